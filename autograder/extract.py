@@ -1,0 +1,116 @@
+"""Extract a student's exercise code from a notebook, by nbgrader ``grade_id``.
+
+One exercise becomes one Python module: every ``setup_*`` cell of the notebook, then the solution
+cells the exercise names, in notebook order. The same function produces ``solutions/`` from
+``source/`` and the code a student's notebook is graded on (see docs/instructor/exercise_contract.md).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+SETUP_PREFIX = "setup_"
+TEST_PREFIX = "test_"
+_SOLUTION_MARKERS = re.compile(r"^\s*###\s*(BEGIN|END) SOLUTION\s*$", re.MULTILINE)
+_HIDDEN_REGION = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS[ \t]*\n?",
+                            re.MULTILINE | re.DOTALL)
+
+
+class ExtractionError(ValueError):
+    """The notebook does not have the cells an exercise needs."""
+
+
+@dataclass(frozen=True)
+class GradeCell:
+    grade_id: str
+    points: float
+    index: int
+
+
+def read_notebook(path: str | Path) -> nbformat.NotebookNode:
+    try:
+        return nbformat.read(str(path), as_version=4)
+    except Exception as exc:  # malformed JSON, not a notebook, ...
+        raise ExtractionError(f"{path}: not a readable notebook ({type(exc).__name__}: {exc})") from exc
+
+
+def nbgrader_meta(cell) -> dict:
+    return dict(cell.get("metadata", {}).get("nbgrader", {}) or {})
+
+
+def grade_id(cell) -> str | None:
+    return nbgrader_meta(cell).get("grade_id")
+
+
+def is_setup_cell(cell) -> bool:
+    gid = grade_id(cell) or ""
+    return cell.get("cell_type") == "code" and gid.startswith(SETUP_PREFIX)
+
+
+def is_solution_cell(cell) -> bool:
+    meta = nbgrader_meta(cell)
+    return cell.get("cell_type") == "code" and bool(meta.get("solution")) and not meta.get("grade")
+
+
+def grade_cells(nb) -> list[GradeCell]:
+    """Autograded code cells (``grade: true``), in notebook order."""
+    out = []
+    for i, cell in enumerate(nb.cells):
+        meta = nbgrader_meta(cell)
+        if cell.get("cell_type") == "code" and meta.get("grade") and not meta.get("solution"):
+            out.append(GradeCell(meta["grade_id"], float(meta.get("points", 0)), i))
+    return out
+
+
+def solution_ids(nb) -> list[str]:
+    return [grade_id(c) for c in nb.cells if is_solution_cell(c)]
+
+
+def strip_solution_markers(source: str) -> str:
+    return _SOLUTION_MARKERS.sub("", source)
+
+
+def strip_hidden_tests(source: str) -> str:
+    return _HIDDEN_REGION.sub("", source)
+
+
+def neutralize_ipython(source: str) -> str:
+    """Turn IPython-only lines (``%magic``, ``!shell``, ``%%cell``) into comments.
+
+    Exercise code must be plain Python; a magic in a solution cell is not part of the exercise.
+    """
+    lines = source.splitlines()
+    if lines and lines[0].lstrip().startswith("%%"):
+        return "\n".join("# [ipython] " + ln for ln in lines)
+    out = []
+    for ln in lines:
+        stripped = ln.lstrip()
+        if stripped.startswith(("%", "!")):
+            indent = ln[: len(ln) - len(stripped)]
+            out.append(f"{indent}pass  # [ipython] {stripped}")
+        else:
+            out.append(ln)
+    return "\n".join(out)
+
+
+def cell_code(cell) -> str:
+    return neutralize_ipython(strip_solution_markers(cell.get("source", ""))).rstrip() + "\n"
+
+
+def exercise_code(nb, exercises: list[str], origin: str = "notebook") -> str:
+    """The module text for ``exercises``: all setup cells, then those solution cells, in order."""
+    cells = {grade_id(c): c for c in nb.cells if is_solution_cell(c)}
+    missing = [e for e in exercises if e not in cells]
+    if missing:
+        raise ExtractionError(
+            f"{origin}: no solution cell with grade_id {', '.join(map(repr, missing))} "
+            f"(found: {', '.join(sorted(cells)) or 'none'}). Was the cell deleted or its metadata edited?")
+    parts = [f"# Extracted from {origin}: setup cells + exercise {', '.join(exercises)}\n"]
+    for cell in nb.cells:
+        gid = grade_id(cell)
+        if is_setup_cell(cell) or (is_solution_cell(cell) and gid in exercises):
+            parts.append(f"\n# --- cell: {gid} ---\n" + cell_code(cell))
+    return "".join(parts)

@@ -1,0 +1,86 @@
+"""Detect a submission that monkeypatches the libraries or the grader it is graded with.
+
+Before the student's code is loaded, the worker records the identity of every function, class and
+submodule bound in the protected modules (builtins, numpy, torch, pytest, hypothesis, the
+autograder, ...) and of the methods of their classes. After loading and after every test, anything
+rebound or deleted means the submission tampered with its grader: it scores 0 for that exercise.
+New names are allowed (importing a submodule adds one). Data attributes are not compared: libraries
+update their own module-level state while they run.
+"""
+from __future__ import annotations
+
+import signal
+import sys
+import types
+
+PROTECTED_ROOTS = frozenset({
+    "builtins", "autograder", "pytest", "_pytest", "pluggy", "hypothesis", "numpy", "torch", "scipy",
+    "math", "cmath", "random", "operator", "functools", "itertools", "collections", "json", "os", "sys",
+    "signal", "time", "copy", "heapq", "bisect", "statistics", "types", "inspect", "re", "traceback",
+    "asyncio", "fractions", "decimal", "labkit",
+})
+
+
+def _watched(value) -> bool:
+    return isinstance(value, (types.ModuleType, type, types.FunctionType, types.BuiltinFunctionType,
+                              types.MethodType, staticmethod, classmethod, property))
+
+
+def _is_protected(name: str) -> bool:
+    return name.partition(".")[0] in PROTECTED_ROOTS
+
+
+class TamperGuard:
+    def __init__(self) -> None:
+        self.modules: dict[str, types.ModuleType] = {}
+        self.module_items: dict[str, dict[str, object]] = {}
+        self.class_items: dict[type, dict[str, object]] = {}
+        self.alarm_handler = None
+
+    @classmethod
+    def snapshot(cls) -> "TamperGuard":
+        guard = cls()
+        for name, mod in list(sys.modules.items()):
+            if not _is_protected(name) or not isinstance(mod, types.ModuleType):
+                continue
+            items = {k: v for k, v in list(vars(mod).items()) if _watched(v)}
+            guard.modules[name] = mod
+            guard.module_items[name] = items
+            for value in items.values():
+                if isinstance(value, type) and _is_protected(getattr(value, "__module__", "") or "") \
+                        and value not in guard.class_items and _is_python_class(value):
+                    guard.class_items[value] = {k: v for k, v in list(vars(value).items()) if _watched(v)}
+        guard.alarm_handler = signal.getsignal(signal.SIGALRM)
+        return guard
+
+    def changes(self, limit: int = 3) -> list[str]:
+        """Names that were rebound or deleted since the snapshot (at most ``limit``)."""
+        found: list[str] = []
+        for name, mod in self.modules.items():
+            if sys.modules.get(name, mod) is not mod:
+                found.append(f"sys.modules[{name!r}]")
+            current = vars(mod)
+            for key, value in self.module_items[name].items():
+                if current.get(key, _MISSING) is not value:
+                    found.append(f"{name}.{key}")
+                    if len(found) >= limit:
+                        return found
+        for klass, items in self.class_items.items():
+            current = vars(klass)
+            for key, value in items.items():
+                if current.get(key, _MISSING) is not value:
+                    found.append(f"{klass.__module__}.{klass.__qualname__}.{key}")
+                    if len(found) >= limit:
+                        return found
+        if signal.getsignal(signal.SIGALRM) is not self.alarm_handler:
+            found.append("signal handler for SIGALRM")
+        return found
+
+
+_MISSING = object()
+
+
+def _is_python_class(klass: type) -> bool:
+    """Heap types that are not immutable: the classes whose methods can be rebound."""
+    heap, immutable = 1 << 9, 1 << 8
+    return bool(klass.__flags__ & heap) and not klass.__flags__ & immutable

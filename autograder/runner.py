@@ -1,0 +1,195 @@
+"""Run hidden graders on extracted code, each in its own limited process, and score them.
+
+The parent process owns the score: it reads the worker's event stream (only lines carrying the
+job's nonce count), kills the worker's whole process group at the wall-clock limit, and gives 0 to
+every test that did not report a pass, with a message that says why.
+"""
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from . import extract
+from .registry import Grader, all_graders, grader_for
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+OUTPUT_KEEP_BYTES = 20_000
+
+
+@dataclass
+class TestResult:
+    name: str
+    doc: str
+    points: float
+    earned: float = 0.0
+    message: str = ""
+
+
+@dataclass
+class ExerciseResult:
+    grade_id: str
+    lab: str
+    max_points: float
+    score: float = 0.0
+    tests: list[TestResult] = field(default_factory=list)
+    error: str = ""           # why the whole exercise scored 0 (load error, crash, tampering, ...)
+    seconds: float = 0.0
+    output_tail: str = ""     # what the submission printed (clipped), for instructors
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _drain(stream, keep: list[bytes]) -> None:
+    """Read a pipe to EOF, keeping only its first and last bytes (10 MB of output must not hurt)."""
+    head, tail, total = b"", b"", 0
+    while chunk := stream.read(65536):
+        total += len(chunk)
+        if len(head) < OUTPUT_KEEP_BYTES // 2:
+            head += chunk[: OUTPUT_KEEP_BYTES // 2 - len(head)]
+        tail = (tail + chunk)[-OUTPUT_KEEP_BYTES // 2:]
+    keep.append(head if total <= len(head) else head + b"\n[... output clipped ...]\n" + tail)
+
+
+def _read_events(fd: int, nonce: str, events: list[dict]) -> None:
+    with os.fdopen(fd, "rb") as fh:
+        for raw in fh:
+            try:
+                event = json.loads(raw)
+            except ValueError:
+                continue
+            if isinstance(event, dict) and event.get("nonce") == nonce:
+                events.append(event)
+
+
+def run_grader(grader: Grader, code: str, origin: str = "submission") -> ExerciseResult:
+    """Grade ``code`` (an extracted exercise module) with ``grader`` in a fresh, limited process."""
+    result = ExerciseResult(grader.grade_id, grader.lab, grader.points,
+                            tests=[TestResult(n, n, p) for n, p in grader.tests])
+    start = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix=f"grade-{grader.grade_id}-") as tmp:
+        code_path = os.path.join(tmp, "student_submission.py")
+        Path(code_path).write_text(code, encoding="utf-8")
+        nonce = secrets.token_hex(16)
+        read_fd, write_fd = os.pipe()
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")]),
+               "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONDONTWRITEBYTECODE": "1",
+               "PYTHONHASHSEED": "0", "MPLBACKEND": "Agg", "TOKENIZERS_PARALLELISM": "false"}
+        proc = subprocess.Popen([sys.executable, "-m", "autograder.worker"], cwd=tmp, env=env,
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                pass_fds=(write_fd,), start_new_session=True)
+        os.close(write_fd)
+        events: list[dict] = []
+        output: list[bytes] = []
+        readers = [threading.Thread(target=_read_events, args=(read_fd, nonce, events), daemon=True),
+                   threading.Thread(target=_drain, args=(proc.stdout, output), daemon=True)]
+        for t in readers:
+            t.start()
+        job = {"code_path": code_path, "grader_path": str(grader.path), "nonce": nonce, "result_fd": write_fd,
+               "memory_mb": grader.memory_mb, "test_timeout_s": grader.test_timeout_s, "origin": origin}
+        try:
+            proc.stdin.write((json.dumps(job) + "\n").encode())
+            proc.stdin.close()
+        except BrokenPipeError:
+            pass
+        timed_out = False
+        try:
+            proc.wait(timeout=grader.timeout_s)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+        _kill_group(proc)
+        for t in readers:
+            t.join(timeout=10)
+    result.seconds = round(time.monotonic() - start, 2)
+    result.output_tail = (output[0] if output else b"").decode("utf-8", "replace")
+    _score(result, events, timed_out, grader)
+    return result
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    """The worker and anything it started (a submission may fork) must not outlive grading."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    proc.wait()
+
+
+def _score(result: ExerciseResult, events: list[dict], timed_out: bool, grader: Grader) -> None:
+    by_name = {t.name: t for t in result.tests}
+    docs = next((e["tests"] for e in events if e["event"] == "collected"), [])
+    for info in docs:
+        if info["name"] in by_name:
+            by_name[info["name"]].doc = info["doc"]
+    reported = set()
+    for e in events:
+        if e["event"] == "test" and e["name"] in by_name and e["name"] not in reported:
+            reported.add(e["name"])
+            test = by_name[e["name"]]
+            test.earned = test.points if e["passed"] else 0.0
+            test.message = e.get("message", "")
+    tampered = next((e for e in events if e["event"] == "tampered"), None)
+    done = next((e for e in events if e["event"] == "done"), None)
+    if tampered:
+        result.error = ("your code changed " + ", ".join(tampered["names"]) + f" ({tampered['when']}); "
+                        "a submission may not monkeypatch libraries or the grader, so this exercise scores 0")
+    elif done and done.get("load_error"):
+        result.error = done["load_error"]
+    elif not docs:
+        result.error = "the grader could not start (see the instructor log)"
+    elif timed_out:
+        result.error = f"grading stopped after {grader.timeout_s:.0f} s: tests that had not finished score 0"
+    elif done is None:
+        result.error = "the grading process ended abruptly (os._exit, a crash, or the memory limit?)"
+    for test in result.tests:
+        if test.name not in reported and not test.message:
+            test.message = "not run: " + (result.error or "the grader stopped early")
+    result.score = 0.0 if tampered else round(sum(t.earned for t in result.tests), 6)
+
+
+# -- notebooks -------------------------------------------------------------------------------------
+
+def grade_notebook(nb, origin: str = "notebook", workers: int = 1,
+                   only: set[str] | None = None) -> list[ExerciseResult]:
+    """Grade every grade cell of ``nb`` that has a hidden grader (``only``: restrict to these grade_ids)."""
+    jobs: list[tuple[Grader, str | None, str]] = []
+    for cell in extract.grade_cells(nb):
+        grader = grader_for(cell.grade_id)
+        if grader is None or (only is not None and cell.grade_id not in only):
+            continue
+        try:
+            code = extract.exercise_code(nb, list(grader.exercises), origin)
+            jobs.append((grader, code, ""))
+        except extract.ExtractionError as exc:
+            jobs.append((grader, None, str(exc)))
+
+    def run(job):
+        grader, code, problem = job
+        if code is None:
+            res = ExerciseResult(grader.grade_id, grader.lab, grader.points,
+                                 tests=[TestResult(n, n, p, message="not run") for n, p in grader.tests])
+            res.error = problem
+            return res
+        return run_grader(grader, code, origin)
+
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        return list(pool.map(run, jobs))
+
+
+def grade_notebook_file(path: str | Path, workers: int = 1) -> list[ExerciseResult]:
+    nb = extract.read_notebook(path)
+    return grade_notebook(nb, origin=str(path), workers=workers)
+
+
+def graders_for_lab(lab: str) -> list[Grader]:
+    return [g for g in all_graders().values() if g.lab == lab]
