@@ -1,0 +1,46 @@
+"""nbgrader configuration for the Chapter 2 (Efficient Inference & Serving) course."""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor  # noqa: E402
+from nbgrader.preprocessors import (  # noqa: E402
+    AssignLatePenalties, CheckCellMetadata, Execute, GetGrades, IgnorePattern, LimitOutput, SaveAutoGrades)
+
+from autograder.nbgrader_plugin import HiddenGraders, StripHiddenTests  # noqa: E402
+
+c = get_config()  # noqa: F821
+
+c.CourseDirectory.course_id = "llm-serving-ch2"
+c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
+
+# The stub students see in place of every ### BEGIN/END SOLUTION region.
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+
+# Execution: one pinned kernel; the slowest cell (starting vLLM on CPU, ~30-60 s) fits with margin.
+c.Execute.kernel_name = "python3"
+c.Execute.timeout = 600
+c.Execute.interrupt_on_timeout = True
+c.Execute.extra_arguments = []
+
+# torch / vLLM / transformers print warnings on stderr; stderr in a grade cell would score it 0.
+c.IgnorePattern.enabled = True
+c.IgnorePattern.pattern = r"(?is)(warn|info|debug|deprecat|futurewarning|userwarning|\[W\d|it/s|%\|)"
+
+# Autograde: execute, then run the hidden graders out of process, then save the grades.
+c.Autograde.autograde_preprocessors = [
+    Execute,
+    IgnorePattern,
+    ClearMetadataPreprocessor,
+    LimitOutput,
+    HiddenGraders,
+    SaveAutoGrades,
+    AssignLatePenalties,
+    CheckCellMetadata,
+]
+c.HiddenGraders.workers = 2
+
+# Feedback: never render the restored hidden-test regions.
+c.GenerateFeedback.preprocessors = [StripHiddenTests, GetGrades, CSSHTMLHeaderPreprocessor]
