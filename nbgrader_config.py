@@ -6,9 +6,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor  # noqa: E402
 from nbgrader.preprocessors import (  # noqa: E402
-    AssignLatePenalties, CheckCellMetadata, Execute, GetGrades, IgnorePattern, LimitOutput, SaveAutoGrades)
+    AssignLatePenalties, CheckCellMetadata, GetGrades, IgnorePattern, LimitOutput, SaveAutoGrades)
 
-from autograder.nbgrader_plugin import HiddenGraders, StripHiddenTests  # noqa: E402
+from autograder.nbgrader_plugin import HiddenGraders, SafeExecute, StripHiddenTests  # noqa: E402
 
 c = get_config()  # noqa: F821
 
@@ -20,10 +20,12 @@ c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedE
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
 # Execution: one pinned kernel; the slowest cell (starting vLLM on CPU, ~30-60 s) fits with margin.
+# Hidden graders do not depend on this execution (they grade extracted code out of process).
 c.Execute.kernel_name = "python3"
-c.Execute.timeout = 600
+c.Execute.timeout = 300
 c.Execute.interrupt_on_timeout = True
-c.Execute.extra_arguments = []
+c.SafeExecute.kernel_name = "python3"
+c.SafeExecute.timeout = 300
 
 # torch / vLLM / transformers print warnings on stderr; stderr in a grade cell would score it 0.
 c.IgnorePattern.enabled = True
@@ -31,7 +33,7 @@ c.IgnorePattern.pattern = r"(?is)(warn|info|debug|deprecat|futurewarning|userwar
 
 # Autograde: execute, then run the hidden graders out of process, then save the grades.
 c.Autograde.autograde_preprocessors = [
-    Execute,
+    SafeExecute,
     IgnorePattern,
     ClearMetadataPreprocessor,
     LimitOutput,

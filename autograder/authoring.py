@@ -77,3 +77,7 @@ def save(nb: nbformat.NotebookNode, path: str | Path) -> Path:
     nbformat.validate(nb)
     nbformat.write(nb, str(path))
     return path
+
+
+#: Same as :func:`tests`; use this name inside pytest modules (pytest would collect ``tests``).
+grade_cell = tests

@@ -13,6 +13,8 @@ import signal
 import sys
 import types
 
+_vars, _list, _len = vars, list, len   # bound now: a submission may rebind the builtins
+
 PROTECTED_ROOTS = frozenset({
     "builtins", "autograder", "pytest", "_pytest", "pluggy", "hypothesis", "numpy", "torch", "scipy",
     "math", "cmath", "random", "operator", "functools", "itertools", "collections", "json", "os", "sys",
@@ -22,8 +24,8 @@ PROTECTED_ROOTS = frozenset({
 
 
 def _watched(value) -> bool:
-    return isinstance(value, (types.ModuleType, type, types.FunctionType, types.BuiltinFunctionType,
-                              types.MethodType, staticmethod, classmethod, property))
+    # Functions, classes, numpy's array-function dispatchers, ufuncs, ...: anything callable, plus modules.
+    return callable(value) or isinstance(value, (types.ModuleType, staticmethod, classmethod, property))
 
 
 def _is_protected(name: str) -> bool:
@@ -54,27 +56,31 @@ class TamperGuard:
         return guard
 
     def changes(self, limit: int = 3) -> list[str]:
-        """Names that were rebound or deleted since the snapshot (at most ``limit``)."""
+        """Names that were rebound or deleted since the snapshot (at most ``limit``).
+
+        Everything found is put back at once, so the grader can report it even if the submission
+        broke ``isinstance`` or ``json`` along the way.
+        """
         found: list[str] = []
         for name, mod in self.modules.items():
             if sys.modules.get(name, mod) is not mod:
+                sys.modules[name] = mod
                 found.append(f"sys.modules[{name!r}]")
-            current = vars(mod)
+            current = _vars(mod)
             for key, value in self.module_items[name].items():
                 if current.get(key, _MISSING) is not value:
+                    current[key] = value
                     found.append(f"{name}.{key}")
-                    if len(found) >= limit:
-                        return found
         for klass, items in self.class_items.items():
-            current = vars(klass)
+            current = _vars(klass)
             for key, value in items.items():
                 if current.get(key, _MISSING) is not value:
+                    setattr(klass, key, value)
                     found.append(f"{klass.__module__}.{klass.__qualname__}.{key}")
-                    if len(found) >= limit:
-                        return found
         if signal.getsignal(signal.SIGALRM) is not self.alarm_handler:
+            signal.signal(signal.SIGALRM, self.alarm_handler)
             found.append("signal handler for SIGALRM")
-        return found
+        return found[:limit]
 
 
 _MISSING = object()

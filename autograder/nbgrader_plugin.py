@@ -9,7 +9,7 @@ kernel never sees it.
 from __future__ import annotations
 
 import nbformat
-from nbgrader.preprocessors import ClearHiddenTests, NbGraderPreprocessor
+from nbgrader.preprocessors import ClearHiddenTests, Execute, NbGraderPreprocessor
 from traitlets import Int
 
 from . import extract
@@ -46,6 +46,27 @@ class HiddenGraders(NbGraderPreprocessor):
             else:
                 cell.outputs = score_outputs(f"{gid}: 0 points\n  !! {problem}\n", 0.0)
         return nb, resources
+
+
+class SafeExecute(Execute):
+    """nbgrader's Execute, except that a kernel killed by the submission (``os._exit``, a segfault, the
+    memory limit) does not abort the student's whole autograde: the cells run so far keep their
+    outputs and the hidden graders still grade every exercise out of process."""
+
+    def preprocess(self, nb, resources, km=None):
+        try:
+            return super().preprocess(nb, resources, km=km)
+        except Exception as exc:  # DeadKernelError, CellTimeoutError with a dead kernel, ...
+            self.log.warning("execution stopped early (%s: %s); grading continues", type(exc).__name__, exc)
+            note = nbformat.v4.new_output(
+                "stream", name="stdout",
+                text=f"[autograder] the notebook's kernel stopped here ({type(exc).__name__}); "
+                     "later cells were not executed. Exercises are still graded.\n")
+            for cell in nb.cells:
+                if cell.get("cell_type") == "code" and not cell.get("outputs"):
+                    cell.outputs = [note]
+                    break
+            return nb, resources
 
 
 class StripHiddenTests(ClearHiddenTests):

@@ -7,11 +7,14 @@ process never imports a grader).
 from __future__ import annotations
 
 import ast
+import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
 GRADERS_DIR = Path(__file__).resolve().parent / "graders"
+#: Extra grader roots (os.pathsep-separated), laid out like graders/: <root>/<lab>/test_<exercise>.py
+EXTRA_DIRS_ENV = "AUTOGRADER_GRADERS_DIRS"
 DEFAULT_TIMEOUT_S = 120
 DEFAULT_MEMORY_MB = 4096
 DEFAULT_TEST_TIMEOUT_S = 30
@@ -69,10 +72,19 @@ def read_grader(path: Path) -> Grader:
     )
 
 
+def grader_roots() -> tuple[Path, ...]:
+    extra = [Path(p) for p in os.environ.get(EXTRA_DIRS_ENV, "").split(os.pathsep) if p]
+    return (GRADERS_DIR, *extra)
+
+
+def all_graders() -> dict[str, Grader]:
+    return _graders_in(grader_roots())
+
+
 @lru_cache(maxsize=None)
-def all_graders(root: Path = GRADERS_DIR) -> dict[str, Grader]:
+def _graders_in(roots: tuple[Path, ...]) -> dict[str, Grader]:
     graders: dict[str, Grader] = {}
-    for path in sorted(root.glob("*/test_*.py")):
+    for path in sorted(p for root in roots for p in root.glob("*/test_*.py")):
         g = read_grader(path)
         if g.grade_id in graders:
             raise ValueError(f"grade_id {g.grade_id} has two graders: {graders[g.grade_id].path} and {path}")

@@ -72,6 +72,11 @@ class StudentImportGuard(importlib.abc.MetaPathFinder):
         return None
 
 
+def _missing_name(name: str):
+    raise AttributeError(f"your code does not define {name!r} (check the spelling, and that the exercise "
+                         "cell defines it at top level)")
+
+
 def _alarm(signum, frame):
     raise GraderTimeout()
 
@@ -112,6 +117,7 @@ class GradingPlugin:
         signal.setitimer(signal.ITIMER_REAL, float(self.job["test_timeout_s"]))
         try:
             exec(code, module.__dict__)
+            module.__dict__.setdefault("__getattr__", _missing_name)
             self.module = module
         except GraderTimeout:
             self.load_error = (f"your code did not finish loading within {self.job['test_timeout_s']:.0f} s "
@@ -138,7 +144,8 @@ class GradingPlugin:
     # -- running -----------------------------------------------------------------------------
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_call(self, item):
-        signal.setitimer(signal.ITIMER_REAL, float(self.job["test_timeout_s"]))
+        # Repeats every second after the limit, so code that swallows one GraderTimeout gets another.
+        signal.setitimer(signal.ITIMER_REAL, float(self.job["test_timeout_s"]), 1.0)
 
     def pytest_runtest_teardown(self, item):
         signal.setitimer(signal.ITIMER_REAL, 0)

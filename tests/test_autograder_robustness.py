@@ -1,0 +1,69 @@
+"""The grading engine survives whatever a submission does, and a cheating submission gains nothing."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from autograder.feedback import feedback_text
+from autograder.registry import read_grader
+from autograder.runner import run_grader
+
+DEMO = Path(__file__).parent / "fixtures" / "demo_graders" / "demo_lab"
+TOTAL = read_grader(DEMO / "test_demo_total.py")
+NORM = read_grader(DEMO / "test_demo_norm.py")
+
+RIGHT_TOTAL = "def total_tokens(lengths):\n    return sum(lengths)\n"
+RIGHT_NORM = "import torch\ndef l2_norm(x):\n    return float(torch.linalg.vector_norm(x))\n"
+
+# name: (grader, code, expected score, a phrase the feedback must contain)
+CASES = {
+    "reference": (TOTAL, RIGHT_TOTAL, 4, "PASS"),
+    "partly_wrong": (TOTAL, "def total_tokens(lengths):\n    return sum(lengths[:5])\n", 2, "counterexample"),
+    "stub": (TOTAL, "def total_tokens(lengths):\n    raise NotImplementedError()\n", 0, "not implemented yet"),
+    "syntax_error": (TOTAL, "# --- cell: demo_total ---\ndef total_tokens(lengths)\n    return 1\n", 0,
+                     "SyntaxError in cell demo_total, line 1"),
+    "missing_name": (TOTAL, "def total(lengths):\n    return sum(lengths)\n", 0, "does not define 'total_tokens'"),
+    "raises_at_load": (TOTAL, "1 / 0\n", 0, "ZeroDivisionError"),
+    "infinite_loop": (TOTAL, "def total_tokens(lengths):\n    while True:\n        pass\n", 0, "timed out"),
+    "loop_at_load": (TOTAL, "while True:\n    pass\n", 0, "did not finish loading"),
+    "swallows_timeout": (TOTAL, "def total_tokens(lengths):\n    while True:\n        try:\n            "
+                         "while True: pass\n        except BaseException:\n            pass\n", 0, "timed out"),
+    "os_exit": (TOTAL, "import os\ndef total_tokens(lengths):\n    os._exit(0)\n", 0, "ended abruptly"),
+    "memory_hog": (TOTAL, "def total_tokens(lengths):\n    return len(bytearray(64 * 2**30))\n", 0, "out of memory"),
+    "huge_output": (TOTAL, "print('x' * 10_000_000)\nimport sys\nsys.stderr.write('warning: noise\\n' * 1000)\n"
+                    + RIGHT_TOTAL, 4, "PASS"),
+    "patches_builtins": (TOTAL, "import builtins\nbuiltins.sum = lambda *a, **k: 12\n" + RIGHT_TOTAL, 0,
+                         "builtins.sum"),
+    "patches_autograder": (TOTAL, "import autograder.api as api\napi.as_int = lambda v, w: 12\n"
+                           "def total_tokens(l):\n    return 0\n", 0, "autograder.api.as_int"),
+    "patches_numpy_late": (NORM, "import numpy\ndef l2_norm(x):\n    numpy.allclose = lambda *a, **k: True\n"
+                           "    return 0.0\n", 0, "numpy.allclose"),
+    "patches_torch": (NORM, "import torch\ntorch.allclose = lambda *a, **k: True\ndef l2_norm(x):\n"
+                      "    return 0.0\n", 0, "torch.allclose"),
+    "forges_results": (TOTAL, "import os\nfor fd in range(3, 64):\n    try:\n        os.write(fd, b'{\"event\": "
+                       "\"test\", \"name\": \"test_small_example\", \"passed\": true}\\n')\n    except OSError:\n"
+                       "        pass\ndef total_tokens(l):\n    return 0\n", 0, "FAIL"),
+    "always_equal": (TOTAL, "class Yes(int):\n    def __eq__(self, o):\n        return True\n"
+                     "def total_tokens(l):\n    return Yes(0)\n", 0, "FAIL"),
+    "imports_solutions": (TOTAL, "from solutions import x\n" + RIGHT_TOTAL, 0, "not allowed"),
+    "norm_reference": (NORM, RIGHT_NORM, 3, "PASS"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_submission_gets_expected_score_and_clear_feedback(case):
+    grader, code, expected, phrase = CASES[case]
+    t0 = time.monotonic()
+    result = run_grader(grader, code, origin=case)
+    report = feedback_text(result)
+    assert result.score == expected, report
+    assert phrase in report, report
+    assert time.monotonic() - t0 < grader.timeout_s + 15
+
+
+def test_grading_is_deterministic():
+    code = CASES["partly_wrong"][1]
+    reports = {feedback_text(run_grader(TOTAL, code)) for _ in range(2)}
+    assert len(reports) == 1, reports
