@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# The test suite (what CI runs). Extra arguments go to pytest, e.g. `bash scripts/test.sh -k engine`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install.sh
+export PYTHONHASHSEED=0 MPLBACKEND=Agg TOKENIZERS_PARALLELISM=false
+# Build the tiny models once up front (cached), so no test pays for it inside a timeout.
+.venv/bin/python -c "from labkit.models import tiny_models; tiny_models()" 2>/dev/null \
+    || echo "[test] labkit.models not available: model-dependent tests will say so"
+exec .venv/bin/python -m pytest -q "$@"
