@@ -1,0 +1,237 @@
+"""Runs a Llama-family model (Llama, Mistral, Qwen2, the tiny models) over a paged KV cache.
+
+The weights come from a Hugging Face ``*ForCausalLM``; the forward pass is our own, because it
+reads and writes the KV cache through block tables:
+
+* the cache is one tensor ``[num_layers, 2 (K, V), num_blocks, block_size, num_kv_heads, head_dim]``;
+* a step's tokens from all sequences are flattened into one batch (prefill chunks and decode
+  tokens together); token ``t`` of a sequence is written to slot
+  ``block_table[t // block_size] * block_size + t % block_size`` (the *slot mapping*);
+* attention gathers each sequence's blocks into contiguous K/V and runs
+  ``scaled_dot_product_attention`` with grouped-query attention. Short query runs (decode steps,
+  speculative verification) are batched, padded to the longest context of the batch and masked;
+  a long prefill chunk runs on its own, causally, straight from the fresh K/V when it has no past.
+
+RoPE, RMSNorm and the MLP follow transformers' Llama code operation for operation, so greedy
+output matches ``model.generate`` token for token.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+SUPPORTED_MODEL_TYPES = ("llama", "mistral", "qwen2")
+DECODE_MAX_QUERY = 8   # sequences with at most this many new tokens go to the batched path
+
+
+def load_hf_model(path: str | Path, dtype: torch.dtype | None = None):
+    from transformers import AutoModelForCausalLM
+    return AutoModelForCausalLM.from_pretrained(str(path), dtype=dtype or torch.float32)
+
+
+def default_dtype(device: str | torch.device) -> torch.dtype:
+    return torch.float32 if torch.device(device).type == "cpu" else torch.bfloat16
+
+
+@dataclass
+class SeqInput:
+    """One sequence's share of a forward pass."""
+    token_ids: list[int]     # the new tokens, at positions start .. start + len - 1
+    start: int
+    block_table: list[int]
+    num_logits: int          # logits wanted for the last num_logits new tokens (0 for a mid-prompt chunk)
+
+
+class _Layer:
+    def __init__(self, layer, dtype, device):
+        def t(x):
+            return None if x is None else x.detach().to(device=device, dtype=dtype)
+        att, mlp = layer.self_attn, layer.mlp
+        self.ln1 = t(layer.input_layernorm.weight)
+        self.ln2 = t(layer.post_attention_layernorm.weight)
+        self.qkv = t(torch.cat([att.q_proj.weight, att.k_proj.weight, att.v_proj.weight]))
+        biases = [p.bias for p in (att.q_proj, att.k_proj, att.v_proj)]
+        self.qkv_bias = t(torch.cat(biases)) if biases[0] is not None else None
+        self.o = t(att.o_proj.weight)
+        self.o_bias = t(att.o_proj.bias)
+        self.gate_up = t(torch.cat([mlp.gate_proj.weight, mlp.up_proj.weight]))
+        self.down = t(mlp.down_proj.weight)
+
+
+class ModelRunner:
+    def __init__(self, model, num_blocks: int, block_size: int, device: str = "cpu",
+                 dtype: torch.dtype | None = None, max_model_len: int | None = None):
+        from transformers.activations import ACT2FN
+        if isinstance(model, (str, Path)):
+            model = load_hf_model(model)
+        cfg = model.config
+        if cfg.model_type not in SUPPORTED_MODEL_TYPES:
+            raise NotImplementedError(f"model_type {cfg.model_type!r}: supported are {SUPPORTED_MODEL_TYPES}")
+        self.config = cfg
+        self.device = torch.device(device)
+        self.dtype = dtype or default_dtype(device)
+        self.block_size = block_size
+        self.num_blocks = num_blocks
+        self.num_layers = cfg.num_hidden_layers
+        self.num_heads = cfg.num_attention_heads
+        self.num_kv_heads = cfg.num_key_value_heads
+        self.head_dim = getattr(cfg, "head_dim", None) or cfg.hidden_size // cfg.num_attention_heads
+        self.eps = cfg.rms_norm_eps
+        self.act = ACT2FN[cfg.hidden_act]
+        self.max_model_len = max_model_len or cfg.max_position_embeddings
+        self.vocab_size = cfg.vocab_size
+
+        body = model.model
+        self.embed = body.embed_tokens.weight.detach().to(self.device, self.dtype)
+        self.layers = [_Layer(layer, self.dtype, self.device) for layer in body.layers]
+        self.norm = body.norm.weight.detach().to(self.device, self.dtype)
+        self.lm_head = model.lm_head.weight.detach().to(self.device, self.dtype)
+        # RoPE tables, computed exactly as transformers does (positions * inv_freq in float32).
+        rotary = body.rotary_emb
+        positions = torch.arange(self.max_model_len, dtype=torch.float32)
+        freqs = positions[:, None] * rotary.inv_freq.detach().float().cpu()[None, :]
+        emb = torch.cat((freqs, freqs), dim=-1)
+        self.cos = (emb.cos() * rotary.attention_scaling).to(self.device, self.dtype)
+        self.sin = (emb.sin() * rotary.attention_scaling).to(self.device, self.dtype)
+
+        self.kv_cache = torch.zeros(self.num_layers, 2, num_blocks, block_size, self.num_kv_heads,
+                                    self.head_dim, device=self.device, dtype=self.dtype)
+
+    # ------------------------------------------------------------------------------------------
+    @staticmethod
+    def cache_bytes_per_block(config, block_size: int, dtype_bytes: int, kv_cache_bytes) -> int:
+        head_dim = getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
+        return kv_cache_bytes(config.num_hidden_layers, config.num_key_value_heads, head_dim,
+                              block_size, dtype_bytes=dtype_bytes)
+
+    def copy_blocks(self, copies: list[tuple[int, int]]) -> None:
+        """Copy-on-write: duplicate the KV of block src into block dst, in every layer."""
+        if copies:
+            src = torch.tensor([s for s, _ in copies], device=self.device)
+            dst = torch.tensor([d for _, d in copies], device=self.device)
+            self.kv_cache[:, :, dst] = self.kv_cache[:, :, src]
+
+    # ------------------------------------------------------------------------------------------
+    def _rms_norm(self, x, weight):
+        dtype = x.dtype
+        x = x.to(torch.float32)
+        x = x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps)
+        return weight * x.to(dtype)
+
+    @staticmethod
+    def _rope(x, cos, sin):
+        half = x.shape[-1] // 2
+        rotated = torch.cat((-x[..., half:], x[..., :half]), dim=-1)
+        return x * cos + rotated * sin
+
+    @torch.inference_mode()
+    def forward(self, seqs: list[SeqInput]) -> torch.Tensor:
+        """Runs one step; returns float32 logits [sum of num_logits, vocab], in sequence order."""
+        b = _Batch(self, seqs)
+        h = self.embed[b.input_ids]
+        H, KVH, D = self.num_heads, self.num_kv_heads, self.head_dim
+        for i, w in enumerate(self.layers):
+            x = self._rms_norm(h, w.ln1)
+            qkv = F.linear(x, w.qkv, w.qkv_bias)
+            q, k, v = qkv.split([H * D, KVH * D, KVH * D], dim=-1)
+            q = self._rope(q.view(-1, H, D), b.cos, b.sin)
+            k = self._rope(k.view(-1, KVH, D), b.cos, b.sin)
+            v = v.view(-1, KVH, D)
+            cache_k = self.kv_cache[i, 0].view(-1, KVH, D)
+            cache_v = self.kv_cache[i, 1].view(-1, KVH, D)
+            cache_k.index_copy_(0, b.slots, k)
+            cache_v.index_copy_(0, b.slots, v)
+            o = self._attention(i, b, q, k, v)
+            h = h + F.linear(o, w.o, w.o_bias)
+            x = self._rms_norm(h, w.ln2)
+            gate, up = F.linear(x, w.gate_up).chunk(2, dim=-1)
+            h = h + F.linear(self.act(gate) * up, w.down)
+        h = h.index_select(0, b.logit_rows)
+        return F.linear(self._rms_norm(h, self.norm), self.lm_head).float()
+
+    def _gather(self, layer: int, blocks: torch.Tensor):
+        """K and V of the given blocks ([n, num_blocks]) as [n, num_blocks * block_size, kv_heads, head_dim]."""
+        n, nb = blocks.shape
+        flat = blocks.reshape(-1)
+        k = self.kv_cache[layer, 0].view(self.num_blocks, -1).index_select(0, flat)
+        v = self.kv_cache[layer, 1].view(self.num_blocks, -1).index_select(0, flat)
+        shape = (n, nb * self.block_size, self.num_kv_heads, self.head_dim)
+        return k.view(shape), v.view(shape)
+
+    def _attention(self, layer: int, b: _Batch, q, k, v) -> torch.Tensor:
+        out = torch.empty_like(q)
+        if b.dec_blocks is not None:                       # batched short queries (decode, verify)
+            kc, vc = self._gather(layer, b.dec_blocks)
+            qd = q[b.dec_rows]                             # [n, Q, H, D]
+            od = F.scaled_dot_product_attention(qd.transpose(1, 2), kc.transpose(1, 2), vc.transpose(1, 2),
+                                                attn_mask=b.dec_mask, enable_gqa=True)
+            out[b.dec_rows_valid] = od.transpose(1, 2)[b.dec_valid]
+        for t0, t1, blocks, mask in b.prefills:           # long prefill chunks, one at a time
+            qp = q[t0:t1].transpose(0, 1).unsqueeze(0)
+            if blocks is None:                             # no past: attend to the fresh K/V
+                kp, vp = k[t0:t1], v[t0:t1]
+                op = F.scaled_dot_product_attention(qp, kp.transpose(0, 1).unsqueeze(0), vp.transpose(0, 1).unsqueeze(0),
+                                                    is_causal=True, enable_gqa=True)
+            else:
+                kc, vc = self._gather(layer, blocks)
+                op = F.scaled_dot_product_attention(qp, kc.transpose(1, 2), vc.transpose(1, 2),
+                                                    attn_mask=mask, enable_gqa=True)
+            out[t0:t1] = op[0].transpose(0, 1)
+        return out.view(q.shape[0], -1)
+
+
+class _Batch:
+    """Tensors describing one step: ids, positions, slots, and the attention layout."""
+
+    def __init__(self, runner: ModelRunner, seqs: list[SeqInput]):
+        bs, dev = runner.block_size, runner.device
+        ids, pos, slots, logit_rows = [], [], [], []
+        decode, prefills = [], []
+        t = 0
+        for s in seqs:
+            n = len(s.token_ids)
+            ids.extend(s.token_ids)
+            table = s.block_table
+            positions = range(s.start, s.start + n)
+            pos.extend(positions)
+            slots.extend(table[p // bs] * bs + p % bs for p in positions)
+            logit_rows.extend(range(t + n - s.num_logits, t + n))
+            (decode if n <= DECODE_MAX_QUERY else prefills).append((t, n, s))
+            t += n
+        self.input_ids = torch.tensor(ids, device=dev)
+        positions_t = torch.tensor(pos, device=dev)
+        self.cos = runner.cos[positions_t].unsqueeze(1)
+        self.sin = runner.sin[positions_t].unsqueeze(1)
+        self.slots = torch.tensor(slots, device=dev)
+        self.logit_rows = torch.tensor(logit_rows, device=dev, dtype=torch.long)
+
+        self.dec_blocks = None
+        if decode:
+            q_max = max(n for _, n, _ in decode)
+            n_blocks = max(-(-(s.start + n) // bs) for _, n, s in decode)
+            tables = [s.block_table[:n_blocks] + [0] * (n_blocks - min(len(s.block_table), n_blocks))
+                      for _, n, s in decode]
+            self.dec_blocks = torch.tensor(tables, device=dev)
+            # rows[i][j]: flat index of sequence i's j-th new token (padding repeats the last one)
+            rows = [[t0 + min(j, n - 1) for j in range(q_max)] for t0, n, _ in decode]
+            self.dec_rows = torch.tensor(rows, device=dev)
+            # the query at position p sees keys 0..p (this covers padding and causality)
+            qpos = torch.tensor([[s.start + min(j, n - 1) for j in range(q_max)] for _, n, s in decode], device=dev)
+            keys = torch.arange(n_blocks * bs, device=dev)
+            self.dec_mask = (keys[None, None, :] <= qpos[:, :, None]).unsqueeze(1)  # [n, 1, Q, S]
+            valid = torch.tensor([[j < n for j in range(q_max)] for _, n, _ in decode], device=dev)
+            self.dec_valid = valid
+            self.dec_rows_valid = self.dec_rows[valid]
+        self.prefills = []
+        for t0, n, s in prefills:
+            if s.start == 0:
+                self.prefills.append((t0, t0 + n, None, None))
+                continue
+            n_blocks = -(-(s.start + n) // bs)
+            blocks = torch.tensor([s.block_table[:n_blocks]], device=dev)
+            keys = torch.arange(n_blocks * bs, device=dev)
+            qpos = torch.arange(s.start, s.start + n, device=dev)
+            self.prefills.append((t0, t0 + n, blocks, keys[None, :] <= qpos[:, None]))

@@ -1,0 +1,163 @@
+"""Speculative decoding inside an engine step: the draft guesses, the target verifies in one pass.
+
+For a sequence in its decode phase the scheduler granted ``1 + k`` tokens (``k <= gamma``
+lookahead). Let ``L`` be the position of its last sampled token ``t_L``.
+
+1. Draft, first pass: the draft model catches up on the tokens it has not seen (its KV may lag
+   one token behind the target's) and, with prefill chunks of other sequences in the same
+   batch, computes its KV; the last position proposes ``d_1``.
+2. Draft, passes 2..k: one token each, proposing ``d_2 .. d_k``.
+3. Target, one pass over ``[t_L, d_1, .., d_k]`` at positions ``L .. L + k`` (prefill chunks ride
+   along), giving ``k + 1`` distributions.
+4. The ``verify_draft`` / ``verify_greedy`` part accepts ``a`` drafts plus one correction or bonus.
+
+Rollback is bookkeeping only: the target's KV is valid up to ``t_L, d_1 .. d_a`` and the
+draft's up to what it processed of those; the block manager already reserved the slots of all
+``k + 1`` positions, so the KV of rejected tokens is simply overwritten by later steps.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from .model_runner import ModelRunner, SeqInput
+from .parts import EngineParts
+from .sampler import Sampler
+from .sequence import Sequence
+
+
+@dataclass
+class SpecStats:
+    steps: int = 0            # sequence-steps that verified at least one draft
+    proposed: int = 0         # draft tokens proposed
+    accepted: int = 0         # draft tokens accepted
+    rejections: int = 0       # verifications that stopped at a rejected draft
+    draft_forwards: int = 0
+    target_forwards: int = 0
+
+    @property
+    def acceptance_rate(self) -> float:
+        """Accepted / proposed draft tokens (vLLM's draft acceptance rate)."""
+        return self.accepted / self.proposed if self.proposed else 0.0
+
+    @property
+    def alpha(self) -> float:
+        """Per-token acceptance probability (MLE under i.i.d. acceptance: accepted / (accepted + rejections))."""
+        n = self.accepted + self.rejections
+        return self.accepted / n if n else 0.0
+
+    @property
+    def mean_tokens_per_step(self) -> float:
+        return (self.accepted + self.steps) / self.steps if self.steps else 0.0
+
+
+@dataclass
+class VerifyResult:
+    tokens: list[int]          # accepted drafts + the correction/bonus token
+    logits: torch.Tensor       # target logits of those tokens' positions ([len(tokens), vocab])
+
+
+class SpecDecoder:
+    def __init__(self, target: ModelRunner, draft: ModelRunner, sampler: Sampler, parts: EngineParts,
+                 gamma: int):
+        self.target, self.draft, self.sampler, self.parts = target, draft, sampler, parts
+        self.gamma = gamma
+        self.stats = SpecStats()
+
+    def lookahead(self, seq: Sequence, max_model_len: int) -> int:
+        """Drafts to verify in the next step (0 while the prompt is being computed)."""
+        if seq.num_computed_tokens != len(seq.token_ids) - 1:
+            return 0
+        p = seq.request.params
+        return max(0, min(self.gamma, p.max_tokens - seq.num_output_tokens - 1,
+                          max_model_len - len(seq.token_ids)))
+
+    def _propose(self, seqs: list[Sequence], logits: torch.Tensor, drafts, draft_probs) -> None:
+        params = [s.request.params for s in seqs]
+        greedy = [p.greedy for p in params]
+        tokens = logits.argmax(dim=-1).tolist()
+        rows = [i for i, g in enumerate(greedy) if not g]
+        if rows:
+            idx = torch.tensor(rows, device=logits.device)
+            probs = self.sampler.probs(logits.index_select(0, idx), [params[i] for i in rows])
+            drawn = self.sampler.draw(probs, [seqs[i].request.generator for i in rows]).tolist()
+            for r, i in enumerate(rows):
+                tokens[i] = drawn[r]
+                draft_probs[seqs[i]].append(probs[r])
+        for s, t in zip(seqs, tokens):
+            drafts[s].append(t)
+
+    def step(self, scheduled: dict[Sequence, int]):
+        """Runs one speculative step. Returns (verify results by sequence, logits of the prefill
+        sequences that completed their prompt and need an ordinary sample, those sequences)."""
+        verify = {s: n - 1 for s, n in scheduled.items() if s.num_computed_tokens == len(s.token_ids) - 1}
+        prefill = {s: n for s, n in scheduled.items() if s not in verify}
+        drafts = {s: [] for s in verify}
+        draft_probs = {s: [] for s in verify}
+
+        # 1. draft: prefill chunks + catch-up + first proposal
+        inputs, proposing = [], []
+        for s, n in prefill.items():
+            c = s.num_computed_tokens
+            inputs.append(SeqInput(s.token_ids[c:c + n], c, s.block_table, 0))
+        for s, k in verify.items():
+            d = s.num_draft_computed
+            inputs.append(SeqInput(s.token_ids[d:], d, s.block_table, 1 if k else 0))
+            if k:
+                proposing.append(s)
+        if inputs:
+            logits = self.draft.forward(inputs)
+            self.stats.draft_forwards += 1
+            if proposing:
+                self._propose(proposing, logits, drafts, draft_probs)
+        # 2. draft: one token at a time for the sequences that want more proposals
+        for j in range(1, max(verify.values(), default=0)):
+            seqs = [s for s, k in verify.items() if k > j]
+            L = [len(s.token_ids) - 1 for s in seqs]
+            logits = self.draft.forward([SeqInput([drafts[s][-1]], l + j, s.block_table, 1)
+                                         for s, l in zip(seqs, L)])
+            self.stats.draft_forwards += 1
+            self._propose(seqs, logits, drafts, draft_probs)
+
+        # 3. target: one pass over everything
+        inputs, done_prefill = [], []
+        for s, n in prefill.items():
+            c = s.num_computed_tokens
+            finishes = c + n == len(s.token_ids)
+            inputs.append(SeqInput(s.token_ids[c:c + n], c, s.block_table, 1 if finishes else 0))
+            if finishes:
+                done_prefill.append(s)
+        for s, k in verify.items():
+            inputs.append(SeqInput([s.token_ids[-1]] + drafts[s], len(s.token_ids) - 1, s.block_table, k + 1))
+        logits = self.target.forward(inputs)
+        self.stats.target_forwards += 1
+        prefill_logits = logits[:len(done_prefill)]
+
+        # 4. verify
+        results, row = {}, len(done_prefill)
+        for s, k in verify.items():
+            rows = logits[row:row + k + 1]
+            row += k + 1
+            params = s.request.params
+            if params.greedy:
+                tokens = self.parts.verify_greedy(drafts[s], rows.argmax(dim=-1).tolist())
+            elif k:
+                p = self.sampler.probs(rows, [params] * (k + 1))
+                q = torch.stack(draft_probs[s])
+                gen = s.request.generator or self.sampler.generator
+                tokens = self.parts.verify_draft(drafts[s], q, p, generator=gen)
+            else:
+                p = self.sampler.probs(rows, [params])
+                tokens = self.sampler.draw(p, [s.request.generator]).tolist()
+            tokens = [int(t) for t in tokens]
+            a = len(tokens) - 1
+            if k:
+                self.stats.steps += 1
+                self.stats.proposed += k
+                self.stats.accepted += a
+                self.stats.rejections += int(a < k)
+            L = len(s.token_ids) - 1
+            s.num_draft_computed = L + (min(a + 1, k) if k else 1)
+            results[s] = VerifyResult(tokens, rows[:len(tokens)])
+        return results, prefill_logits, done_prefill

@@ -1,0 +1,1 @@
+"""Reference parts, generated from source/."""
