@@ -1,0 +1,24 @@
+# Wrong: accepts lengths above max_model_len, negative lengths and block_size 0.
+def paging_waste(seq_lens, max_model_len, block_size):
+    lens = [int(n) for n in seq_lens]
+    block_size = max(block_size, 1)
+
+    def fraction(part, whole):
+        return part / whole if whole else 0.0
+
+    used = sum(lens)
+    static_reserved = len(lens) * max_model_len
+    blocks = sum(math.ceil(n / block_size) for n in lens)
+    paged_reserved = blocks * block_size
+    return {
+        "num_seqs": len(lens),
+        "used_slots": used,
+        "static_reserved_slots": static_reserved,
+        "static_wasted_slots": static_reserved - used,
+        "static_waste_fraction": fraction(static_reserved - used, static_reserved),
+        "paged_blocks": blocks,
+        "paged_reserved_slots": paged_reserved,
+        "paged_wasted_slots": paged_reserved - used,
+        "paged_waste_fraction": fraction(paged_reserved - used, paged_reserved),
+        "memory_saving": fraction(static_reserved - paged_reserved, static_reserved),
+    }
