@@ -262,8 +262,9 @@ def marked_blocks():
     for name in DOCS:
         for block in (python_blocks(name) if (THEORY / name).is_file() else ()):
             if block.requires:
+                marks = [getattr(pytest.mark, tag) for tag in ("gpu", "vllm") if tag in block.requires]
                 yield pytest.param(name, block, id=f"{name.split('-')[0]}-block{block.number}-{'+'.join(block.requires)}",
-                                   marks=[pytest.mark.vllm] if "vllm" in block.requires else [])
+                                   marks=marks)
 
 
 @pytest.mark.slow
