@@ -25,6 +25,7 @@ class KVCacheManager:
         self.block_size = block_size
         self.prefix_caching = enable_prefix_caching
         self.pending_copies: list[tuple[int, int]] = []  # (src, dst) block copies for the runner
+        self.num_copies = 0
         self.prefix_queried_tokens = 0
         self.prefix_hit_tokens = 0
 
@@ -67,6 +68,7 @@ class KVCacheManager:
             copy = self.blocks.append_slot(seq.seq_id)
             if copy is not None:
                 self.pending_copies.append(copy)
+                self.num_copies += 1
         if needed:
             seq.block_table = self.blocks.block_table(seq.seq_id)
         return True

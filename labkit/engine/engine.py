@@ -233,7 +233,7 @@ class LLMEngine:
             if not request.forked:                    # first token of an n > 1 request: fork
                 request.forked = True
                 for index in range(1, request.params.n):
-                    child = Sequence(request, seq.token_ids, index, arrival=(request.arrival, index))
+                    child = Sequence(request, seq.token_ids, index)
                     child.num_computed_tokens = seq.num_computed_tokens
                     child.num_draft_computed = seq.num_draft_computed
                     child.status = SequenceStatus.RUNNING
@@ -311,6 +311,7 @@ class LLMEngine:
             "num_free_blocks": self.kv.num_free_blocks(),
             "num_blocks": self.num_blocks,
             "num_preemptions": self.scheduler.num_preemptions,
+            "num_copy_on_write": self.kv.num_copies,
             "num_steps": self.num_steps,
             "num_generated_tokens": self.num_generated_tokens,
             "prefix_cache_hit_rate": self.kv.prefix_hit_rate,

@@ -25,6 +25,7 @@ import torch.nn.functional as F
 
 SUPPORTED_MODEL_TYPES = ("llama", "mistral", "qwen2")
 DECODE_MAX_QUERY = 8   # sequences with at most this many new tokens go to the batched path
+GROUP_TOKENS = 2048    # padded context tokens per batched attention group (tuned on a 2-core CPU)
 
 
 def load_hf_model(path: str | Path, dtype: torch.dtype | None = None):
@@ -97,6 +98,8 @@ class ModelRunner:
         self.cos = (emb.cos() * rotary.attention_scaling).to(self.device, self.dtype)
         self.sin = (emb.sin() * rotary.attention_scaling).to(self.device, self.dtype)
 
+        self.group_tokens = GROUP_TOKENS if self.device.type == "cpu" else 1 << 40  # GPUs: one group
+        self._workspace = None
         self.kv_cache = torch.zeros(self.num_layers, 2, num_blocks, block_size, self.num_kv_heads,
                                     self.head_dim, device=self.device, dtype=self.dtype)
 
@@ -152,35 +155,59 @@ class ModelRunner:
         h = h.index_select(0, b.logit_rows)
         return F.linear(self._rms_norm(h, self.norm), self.lm_head).float()
 
-    def _gather(self, layer: int, blocks: torch.Tensor):
-        """K and V of the given blocks ([n, num_blocks]) as [n, num_blocks * block_size, kv_heads, head_dim]."""
-        n, nb = blocks.shape
-        flat = blocks.reshape(-1)
-        k = self.kv_cache[layer, 0].view(self.num_blocks, -1).index_select(0, flat)
-        v = self.kv_cache[layer, 1].view(self.num_blocks, -1).index_select(0, flat)
-        shape = (n, nb * self.block_size, self.num_kv_heads, self.head_dim)
+    def _gather(self, layer: int, flat_blocks: torch.Tensor, num_seqs: int):
+        """K and V of blocks (flattened [num_seqs * n]) as [num_seqs, n * block_size, kv_heads, head_dim].
+
+        The copies land in a reused workspace: no fresh memory (and page faults) every call,
+        and a group's K/V is still in the CPU cache when attention reads it.
+        """
+        m = flat_blocks.shape[0]
+        if self._workspace is None or self._workspace.shape[1] < m:
+            self._workspace = torch.empty(2, max(m, 256), self.block_size * self.num_kv_heads * self.head_dim,
+                                          device=self.device, dtype=self.dtype)
+        k, v = self._workspace[0, :m], self._workspace[1, :m]
+        torch.index_select(self.kv_cache[layer, 0].view(self.num_blocks, -1), 0, flat_blocks, out=k)
+        torch.index_select(self.kv_cache[layer, 1].view(self.num_blocks, -1), 0, flat_blocks, out=v)
+        shape = (num_seqs, -1, self.num_kv_heads, self.head_dim)
         return k.view(shape), v.view(shape)
 
     def _attention(self, layer: int, b: _Batch, q, k, v) -> torch.Tensor:
         out = torch.empty_like(q)
-        if b.dec_blocks is not None:                       # batched short queries (decode, verify)
-            kc, vc = self._gather(layer, b.dec_blocks)
-            qd = q[b.dec_rows]                             # [n, Q, H, D]
-            od = F.scaled_dot_product_attention(qd.transpose(1, 2), kc.transpose(1, 2), vc.transpose(1, 2),
-                                                attn_mask=b.dec_mask, enable_gqa=True)
-            out[b.dec_rows_valid] = od.transpose(1, 2)[b.dec_valid]
-        for t0, t1, blocks, mask in b.prefills:           # long prefill chunks, one at a time
-            qp = q[t0:t1].transpose(0, 1).unsqueeze(0)
-            if blocks is None:                             # no past: attend to the fresh K/V
-                kp, vp = k[t0:t1], v[t0:t1]
-                op = F.scaled_dot_product_attention(qp, kp.transpose(0, 1).unsqueeze(0), vp.transpose(0, 1).unsqueeze(0),
-                                                    is_causal=True, enable_gqa=True)
+        G = self.num_heads // self.num_kv_heads
+        for g in b.groups:                                # short queries (decode, verify), batched
+            kc, vc = self._gather(layer, g.flat_blocks, g.n)
+            kc, vc = kc.transpose(1, 2), vc.transpose(1, 2)     # [n, kv_heads, S, D]
+            if g.q == 1:    # one query per sequence: the G query heads sharing a KV head form its rows
+                qd = q.index_select(0, g.rows).view(g.n, self.num_kv_heads, G, self.head_dim)
+                od = F.scaled_dot_product_attention(qd, kc, vc, attn_mask=g.mask)
+                out.index_copy_(0, g.rows, od.reshape(g.n, self.num_heads, self.head_dim))
             else:
-                kc, vc = self._gather(layer, blocks)
+                qd = q[g.rows].transpose(1, 2)                   # [n, H, Q, D]
+                od = F.scaled_dot_product_attention(qd, kc, vc, attn_mask=g.mask, enable_gqa=True)
+                out.index_copy_(0, g.out_rows, od.transpose(1, 2)[g.valid])
+        for t0, t1, flat_blocks, mask in b.prefills:      # long prefill chunks, one at a time
+            qp = q[t0:t1].transpose(0, 1).unsqueeze(0)
+            if flat_blocks is None:                        # no past: attend to the fresh K/V
+                kp, vp = k[t0:t1].transpose(0, 1).unsqueeze(0), v[t0:t1].transpose(0, 1).unsqueeze(0)
+                op = F.scaled_dot_product_attention(qp, kp, vp, is_causal=True, enable_gqa=True)
+            else:
+                kc, vc = self._gather(layer, flat_blocks, 1)
                 op = F.scaled_dot_product_attention(qp, kc.transpose(1, 2), vc.transpose(1, 2),
                                                     attn_mask=mask, enable_gqa=True)
             out[t0:t1] = op[0].transpose(0, 1)
         return out.view(q.shape[0], -1)
+
+
+@dataclass
+class _Group:
+    """Sequences with short queries attended together, padded to the group's longest context."""
+    n: int                   # sequences
+    q: int                   # longest query (1 when decoding)
+    rows: torch.Tensor       # token rows of the queries: [n] when q == 1, else [n, q] (padding repeats)
+    flat_blocks: torch.Tensor
+    mask: torch.Tensor       # [n, 1, 1 or q, S]: the query at position p sees keys 0..p
+    valid: torch.Tensor | None = None     # [n, q] real queries (q > 1)
+    out_rows: torch.Tensor | None = None  # rows[valid]
 
 
 class _Batch:
@@ -208,30 +235,45 @@ class _Batch:
         self.slots = torch.tensor(slots, device=dev)
         self.logit_rows = torch.tensor(logit_rows, device=dev, dtype=torch.long)
 
-        self.dec_blocks = None
-        if decode:
-            q_max = max(n for _, n, _ in decode)
-            n_blocks = max(-(-(s.start + n) // bs) for _, n, s in decode)
-            tables = [s.block_table[:n_blocks] + [0] * (n_blocks - min(len(s.block_table), n_blocks))
-                      for _, n, s in decode]
-            self.dec_blocks = torch.tensor(tables, device=dev)
-            # rows[i][j]: flat index of sequence i's j-th new token (padding repeats the last one)
-            rows = [[t0 + min(j, n - 1) for j in range(q_max)] for t0, n, _ in decode]
-            self.dec_rows = torch.tensor(rows, device=dev)
-            # the query at position p sees keys 0..p (this covers padding and causality)
-            qpos = torch.tensor([[s.start + min(j, n - 1) for j in range(q_max)] for _, n, s in decode], device=dev)
-            keys = torch.arange(n_blocks * bs, device=dev)
-            self.dec_mask = (keys[None, None, :] <= qpos[:, :, None]).unsqueeze(1)  # [n, 1, Q, S]
-            valid = torch.tensor([[j < n for j in range(q_max)] for _, n, _ in decode], device=dev)
-            self.dec_valid = valid
-            self.dec_rows_valid = self.dec_rows[valid]
+        # Short queries: sorted by context length and cut into groups of about GROUP_TOKENS padded
+        # tokens, so that little is padded and each group's gathered K/V stays in the CPU cache.
+        decode.sort(key=lambda d: d[2].start + d[1])
+        self.groups = []
+        i = 0
+        while i < len(decode):
+            j = i + 1
+            while j < len(decode) and (j + 1 - i) * (decode[j][2].start + decode[j][1]) <= runner.group_tokens:
+                j += 1
+            self.groups.append(self._group(decode[i:j], bs, dev))
+            i = j
         self.prefills = []
         for t0, n, s in prefills:
             if s.start == 0:
                 self.prefills.append((t0, t0 + n, None, None))
                 continue
             n_blocks = -(-(s.start + n) // bs)
-            blocks = torch.tensor([s.block_table[:n_blocks]], device=dev)
+            blocks = torch.tensor(s.block_table[:n_blocks], device=dev)
             keys = torch.arange(n_blocks * bs, device=dev)
             qpos = torch.arange(s.start, s.start + n, device=dev)
             self.prefills.append((t0, t0 + n, blocks, keys[None, :] <= qpos[:, None]))
+
+    @staticmethod
+    def _group(members, bs: int, dev) -> _Group:
+        q_max = max(n for _, n, _ in members)
+        n_blocks = -(-max(s.start + n for _, n, s in members) // bs)
+        flat = []
+        for _, _, s in members:
+            table = s.block_table[:n_blocks]
+            flat.extend(table)
+            flat.extend([table[-1]] * (n_blocks - len(table)))
+        keys = torch.arange(n_blocks * bs, device=dev)
+        if q_max == 1:
+            rows = torch.tensor([t0 for t0, _, _ in members], device=dev)
+            ctx = torch.tensor([s.start for _, _, s in members], device=dev)
+            mask = (keys[None, :] <= ctx[:, None])[:, None, None, :]
+            return _Group(len(members), 1, rows, torch.tensor(flat, device=dev), mask)
+        rows = torch.tensor([[t0 + min(j, n - 1) for j in range(q_max)] for t0, n, _ in members], device=dev)
+        qpos = torch.tensor([[s.start + min(j, n - 1) for j in range(q_max)] for _, n, s in members], device=dev)
+        mask = (keys[None, None, :] <= qpos[:, :, None]).unsqueeze(1)
+        valid = torch.tensor([[j < n for j in range(q_max)] for _, n, _ in members], device=dev)
+        return _Group(len(members), q_max, rows, torch.tensor(flat, device=dev), mask, valid, rows[valid])

@@ -10,8 +10,6 @@ import enum
 import itertools
 import time
 from dataclasses import dataclass, field
-from typing import Any
-
 import torch
 
 
@@ -72,7 +70,7 @@ class Sequence:
     the speculative lookahead), ``num_computed_tokens``, ``priority`` and ``arrival``.
     """
 
-    def __init__(self, request: Request, token_ids: list[int], index: int = 0, arrival: Any = None):
+    def __init__(self, request: Request, token_ids: list[int], index: int = 0):
         self.seq_id = next(_seq_ids)
         self.request = request
         self.index = index                     # which of the request's n outputs
@@ -84,7 +82,7 @@ class Sequence:
         self.block_table: list[int] = []
         self.status = SequenceStatus.WAITING
         self.priority = request.priority
-        self.arrival = request.arrival if arrival is None else arrival
+        self.arrival = (request.arrival, index)  # forked sequences queue right behind their parent
         self.finish_reason: str | None = None
         self.token_times: list[float] = []
         self.logprobs: list[dict[int, float]] = []

