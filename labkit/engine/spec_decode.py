@@ -17,6 +17,7 @@ draft's up to what it processed of those; the block manager already reserved the
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import torch
@@ -35,6 +36,9 @@ class SpecStats:
     rejections: int = 0       # verifications that stopped at a rejected draft
     draft_forwards: int = 0
     target_forwards: int = 0
+    draft_decode_forwards: int = 0   # draft passes without prompt chunks, and their wall time:
+    draft_decode_seconds: float = 0.0  # the cost of one proposal (for the cost ratio c)
+    target_seconds: float = 0.0
 
     @property
     def acceptance_rate(self) -> float:
@@ -88,6 +92,12 @@ class SpecDecoder:
         for s, t in zip(seqs, tokens):
             drafts[s].append(t)
 
+    def _time_draft(self, t0: float, decode_only: bool = True) -> None:
+        self.stats.draft_forwards += 1
+        if decode_only:
+            self.stats.draft_decode_forwards += 1
+            self.stats.draft_decode_seconds += time.perf_counter() - t0
+
     def step(self, scheduled: dict[Sequence, int]):
         """Runs one speculative step. Returns (verify results by sequence, logits of the prefill
         sequences that completed their prompt and need an ordinary sample, those sequences)."""
@@ -107,18 +117,20 @@ class SpecDecoder:
             if k:
                 proposing.append(s)
         if inputs:
+            t0 = time.perf_counter()
             logits = self.draft.forward(inputs)
-            self.stats.draft_forwards += 1
             if proposing:
                 self._propose(proposing, logits, drafts, draft_probs)
+            self._time_draft(t0, decode_only=not prefill)
         # 2. draft: one token at a time for the sequences that want more proposals
         for j in range(1, max(verify.values(), default=0)):
             seqs = [s for s, k in verify.items() if k > j]
             L = [len(s.token_ids) - 1 for s in seqs]
+            t0 = time.perf_counter()
             logits = self.draft.forward([SeqInput([drafts[s][-1]], l + j, s.block_table, 1)
                                          for s, l in zip(seqs, L)])
-            self.stats.draft_forwards += 1
             self._propose(seqs, logits, drafts, draft_probs)
+            self._time_draft(t0)
 
         # 3. target: one pass over everything
         inputs, done_prefill = [], []
@@ -130,8 +142,10 @@ class SpecDecoder:
                 done_prefill.append(s)
         for s, k in verify.items():
             inputs.append(SeqInput([s.token_ids[-1]] + drafts[s], len(s.token_ids) - 1, s.block_table, k + 1))
+        t0 = time.perf_counter()
         logits = self.target.forward(inputs)
         self.stats.target_forwards += 1
+        self.stats.target_seconds += time.perf_counter() - t0
         prefill_logits = logits[:len(done_prefill)]
 
         # 4. verify
