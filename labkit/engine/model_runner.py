@@ -99,9 +99,14 @@ class ModelRunner:
         self.sin = (emb.sin() * rotary.attention_scaling).to(self.device, self.dtype)
 
         self.group_tokens = GROUP_TOKENS if self.device.type == "cpu" else 1 << 40  # GPUs: one group
-        self._workspace = None
         self.kv_cache = torch.zeros(self.num_layers, 2, num_blocks, block_size, self.num_kv_heads,
                                     self.head_dim, device=self.device, dtype=self.dtype)
+        # views of the cache: per layer, (K, V) by slot [slots, kv_heads, D] and by block [blocks, -1]
+        self._slots = [(c[0].view(-1, self.num_kv_heads, self.head_dim), c[1].view(-1, self.num_kv_heads,
+                                                                                   self.head_dim)) for c in self.kv_cache]
+        self._blocks = [(c[0].view(num_blocks, -1), c[1].view(num_blocks, -1)) for c in self.kv_cache]
+        self._workspace = torch.empty(2, 0, block_size * self.num_kv_heads * self.head_dim, device=self.device,
+                                      dtype=self.dtype)
 
     # ------------------------------------------------------------------------------------------
     @staticmethod
@@ -139,14 +144,11 @@ class ModelRunner:
         for i, w in enumerate(self.layers):
             x = self._rms_norm(h, w.ln1)
             qkv = F.linear(x, w.qkv, w.qkv_bias)
-            q, k, v = qkv.split([H * D, KVH * D, KVH * D], dim=-1)
-            q = self._rope(q.view(-1, H, D), b.cos, b.sin)
-            k = self._rope(k.view(-1, KVH, D), b.cos, b.sin)
-            v = v.view(-1, KVH, D)
-            cache_k = self.kv_cache[i, 0].view(-1, KVH, D)
-            cache_v = self.kv_cache[i, 1].view(-1, KVH, D)
-            cache_k.index_copy_(0, b.slots, k)
-            cache_v.index_copy_(0, b.slots, v)
+            qk, v = qkv.split([(H + KVH) * D, KVH * D], dim=-1)
+            qk = self._rope(qk.view(-1, H + KVH, D), b.cos, b.sin)   # queries and keys rotate alike
+            q, k, v = qk[:, :H], qk[:, H:], v.view(-1, KVH, D)
+            self._slots[i][0].index_copy_(0, b.slots, k)             # write this step's K/V to its slots
+            self._slots[i][1].index_copy_(0, b.slots, v)
             o = self._attention(i, b, q, k, v)
             h = h + F.linear(o, w.o, w.o_bias)
             x = self._rms_norm(h, w.ln2)
@@ -162,12 +164,12 @@ class ModelRunner:
         and a group's K/V is still in the CPU cache when attention reads it.
         """
         m = flat_blocks.shape[0]
-        if self._workspace is None or self._workspace.shape[1] < m:
-            self._workspace = torch.empty(2, max(m, 256), self.block_size * self.num_kv_heads * self.head_dim,
+        if self._workspace.shape[1] < m:
+            self._workspace = torch.empty(2, m, self.block_size * self.num_kv_heads * self.head_dim,
                                           device=self.device, dtype=self.dtype)
         k, v = self._workspace[0, :m], self._workspace[1, :m]
-        torch.index_select(self.kv_cache[layer, 0].view(self.num_blocks, -1), 0, flat_blocks, out=k)
-        torch.index_select(self.kv_cache[layer, 1].view(self.num_blocks, -1), 0, flat_blocks, out=v)
+        torch.index_select(self._blocks[layer][0], 0, flat_blocks, out=k)
+        torch.index_select(self._blocks[layer][1], 0, flat_blocks, out=v)
         shape = (num_seqs, -1, self.num_kv_heads, self.head_dim)
         return k.view(shape), v.view(shape)
 
@@ -205,9 +207,14 @@ class _Group:
     q: int                   # longest query (1 when decoding)
     rows: torch.Tensor       # token rows of the queries: [n] when q == 1, else [n, q] (padding repeats)
     flat_blocks: torch.Tensor
-    mask: torch.Tensor       # [n, 1, 1 or q, S]: the query at position p sees keys 0..p
+    mask: torch.Tensor       # [n, 1, 1 or q, S], additive: the query at position p sees keys 0..p
     valid: torch.Tensor | None = None     # [n, q] real queries (q > 1)
     out_rows: torch.Tensor | None = None  # rows[valid]
+
+
+def _additive(allowed: torch.Tensor, dtype) -> torch.Tensor:
+    """A boolean mask as an additive one (0 / -inf), made once per step instead of in every layer."""
+    return torch.zeros(allowed.shape, dtype=dtype, device=allowed.device).masked_fill_(~allowed, float("-inf"))
 
 
 class _Batch:
@@ -244,7 +251,7 @@ class _Batch:
             j = i + 1
             while j < len(decode) and (j + 1 - i) * (decode[j][2].start + decode[j][1]) <= runner.group_tokens:
                 j += 1
-            self.groups.append(self._group(decode[i:j], bs, dev))
+            self.groups.append(self._group(decode[i:j], bs, dev, runner.dtype))
             i = j
         self.prefills = []
         for t0, n, s in prefills:
@@ -255,10 +262,10 @@ class _Batch:
             blocks = torch.tensor(s.block_table[:n_blocks], device=dev)
             keys = torch.arange(n_blocks * bs, device=dev)
             qpos = torch.arange(s.start, s.start + n, device=dev)
-            self.prefills.append((t0, t0 + n, blocks, keys[None, :] <= qpos[:, None]))
+            self.prefills.append((t0, t0 + n, blocks, _additive(keys[None, :] <= qpos[:, None], runner.dtype)))
 
     @staticmethod
-    def _group(members, bs: int, dev) -> _Group:
+    def _group(members, bs: int, dev, dtype) -> _Group:
         q_max = max(n for _, n, _ in members)
         n_blocks = -(-max(s.start + n for _, n, s in members) // bs)
         flat = []
@@ -271,7 +278,7 @@ class _Batch:
             rows = torch.tensor([t0 for t0, _, _ in members], device=dev)
             ctx = torch.tensor([s.start for _, _, s in members], device=dev)
             mask = (keys[None, :] <= ctx[:, None])[:, None, None, :]
-            return _Group(len(members), 1, rows, torch.tensor(flat, device=dev), mask)
+            return _Group(len(members), 1, rows, torch.tensor(flat, device=dev), _additive(mask, dtype))
         rows = torch.tensor([[t0 + min(j, n - 1) for j in range(q_max)] for t0, n, _ in members], device=dev)
         qpos = torch.tensor([[s.start + min(j, n - 1) for j in range(q_max)] for _, n, s in members], device=dev)
         mask = (keys[None, None, :] <= qpos[:, :, None]).unsqueeze(1)
