@@ -1,3 +1,7 @@
+# Generated from source/lab2_1_vllm_deployment/03-Advanced_Features.ipynb by `python -m autograder build`: do not edit here,
+# edit the instructor notebook and rebuild.
+
+# --- cell: scheduler_step ---
 """Continuous batching: the scheduling decision an engine makes before every forward pass.
 
 There are no separate prefill and decode phases (vLLM V1 style): every request simply wants
@@ -31,6 +35,7 @@ def _order(req):
 def schedule_step(waiting: list, running: list, kv, max_num_seqs: int,
                   max_num_batched_tokens: int) -> StepPlan:
     """Plan one step; moves requests between the two lists (in place)."""
+
     plan = StepPlan()
     budget = max_num_batched_tokens
 
