@@ -9,6 +9,8 @@ update their own module-level state while they run.
 """
 from __future__ import annotations
 
+import ast
+import importlib
 import signal
 import sys
 import types
@@ -90,3 +92,26 @@ def _is_python_class(klass: type) -> bool:
     """Heap types that are not immutable: the classes whose methods can be rebound."""
     heap, immutable = 1 << 9, 1 << 8
     return bool(klass.__flags__ & heap) and not klass.__flags__ & immutable
+
+
+def imported_modules(code: str) -> list[str]:
+    """Dotted names of the watched libraries that ``code`` imports anywhere (top level or in functions)."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return []
+    names = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.append(node.module)
+    return [n for n in dict.fromkeys(names) if _is_protected(n) and n.partition(".")[0] not in ("autograder",)]
+
+
+def preimport_libraries(code: str) -> None:
+    for name in imported_modules(code):
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001 - a missing library is the submission's problem, reported later
+            pass

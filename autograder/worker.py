@@ -98,7 +98,10 @@ class GradingPlugin:
     def pytest_collection_finish(self, session):
         tests = [{"name": item.name, "doc": _doc(item), "points": _points(item)} for item in session.items]
         self.channel.send("collected", tests=tests)
-        from autograder.guard import TamperGuard
+        from autograder.guard import TamperGuard, preimport_libraries
+        # Libraries rebind their own names when first imported (torch rebinds inspect.getfile): import
+        # the watched libraries the submission uses first, so only the submission's own changes count.
+        preimport_libraries("\n".join(self.code_lines))
         self.guard = TamperGuard.snapshot()
         sys.meta_path.insert(0, StudentImportGuard(self.student_path))
         self._load_student()

@@ -67,3 +67,10 @@ def test_grading_is_deterministic():
     code = CASES["partly_wrong"][1]
     reports = {feedback_text(run_grader(TOTAL, code)) for _ in range(2)}
     assert len(reports) == 1, reports
+
+
+def test_importing_a_library_is_not_tampering():
+    # torch rebinds inspect.getfile when first imported; the demo_total grader does not import torch.
+    code = "import torch\nimport numpy as np\n" + RIGHT_TOTAL
+    result = run_grader(TOTAL, code, origin="imports torch")
+    assert result.score == 4, feedback_text(result)
