@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from .config import cuda_available, device_name, load_settings
-from .sandbox import REPO_ROOT, run_child
+from .sandbox import REPO_ROOT, run_checks
 from .throughput import RATIOS, summarize
 
 CALIBRATION_DIR = Path(__file__).with_name("calibration")
@@ -44,19 +44,20 @@ def calibrate(out_dir: str | Path, cpu: bool = False, rounds: int = 3, threshold
     tps: dict[str, list[float]] = {}
     for r in range(rounds):
         for name, files in implementations().items():
-            child = run_child({"check": "throughput", "settings": settings, "files": files},
-                              settings["timeouts"]["throughput"], out_dir / "work" / name,
-                              threads=settings.get("threads") if mode == "cpu" else None)
-            problem = child.failure(settings["timeouts"]["throughput"]) or child.result.get("error")
+            timeouts = settings["timeouts"]
+            ran = run_checks(["throughput"], {"settings": settings, "files": files}, timeouts, timeouts["startup"],
+                             out_dir / "work" / name, threads=settings.get("threads") if mode == "cpu" else None)
+            result = ran.results.get("throughput", {})
+            problem = ran.failures.get("throughput") or result.get("error")
             if problem:
-                print(f"calibrate: {name}: {problem}\n{child.output[-2000:]}", file=sys.stderr)
+                print(f"calibrate: {name}: {problem}\n{ran.output[-2000:]}", file=sys.stderr)
                 return 1
-            summary = summarize(child.result["metrics"])
+            summary = summarize(result["metrics"])
             for key, value in summary["ratios"].items():
                 ratios.setdefault(name, {}).setdefault(key, []).append(value)
             tps.setdefault(name, []).append(summary["tokens_per_second"]["submission"])
             print(f"round {r + 1} {name:18s} " + "  ".join(f"{k} {v:.2f}" for k, v in summary["ratios"].items())
-                  + f"  ({child.seconds:.0f} s)", flush=True)
+                  + f"  ({ran.seconds['throughput']:.0f} s)", flush=True)
     result = {"mode": mode, "device": device_name(mode), "date": time.strftime("%Y-%m-%d"), "rounds": rounds,
               "command": f"python -m gpu_runner calibrate{' --cpu' if cpu else ''} --rounds {rounds} --out {out_dir}",
               "workload": settings["throughput"], "ratios": ratios, "submission_tokens_per_second": tps,

@@ -26,7 +26,8 @@ from typing import Callable
 
 import torch
 
-from .workload import greedy_margins, load_draft, load_target, mixed_requests, run_requests, torch_dtype
+from .workload import (greedy_margins, load_draft, load_target, logprob_errors, mixed_requests, run_requests,
+                       run_to_completion, torch_dtype)
 
 
 @dataclass
@@ -132,13 +133,43 @@ def _engine_metrics(engine, target, requests, outputs) -> dict:
 
 # ==================================================================================== greedy (paged engine)
 def _run_greedy(ctx: Context, prefix_caching: bool) -> dict:
+    from labkit.engine import SamplingParams
+    s = ctx.settings["greedy"]
     requests = ctx.greedy_requests()
     configs = {}
-    for name, kwargs in ctx.settings["greedy"]["configs"].items():
+    for name, kwargs in s["configs"].items():
         engine = ctx.engine(enable_prefix_caching=prefix_caching, **kwargs)
         outputs = run_requests(engine, requests)
         configs[name] = {"engine": kwargs, **_engine_metrics(engine, ctx.target(), requests, outputs)}
-    return {"configs": configs, "requested_lengths": [n for _, n in requests]}
+    # Parallel sampling (n > 1): the prompt's blocks are forked and copied on write. Sampled tokens
+    # have no "right" value, but their log-probabilities must be transformers' on the same prefix.
+    n = s["parallel_samples"]
+    params = [SamplingParams(n=n, temperature=1.0, seed=i, max_tokens=m, ignore_eos=True, logprobs=0)
+              for i, (_, m) in enumerate(requests)]
+    engine = ctx.engine(enable_prefix_caching=prefix_caching, **s["configs"]["continuous"])
+    outputs = run_to_completion(engine, requests, params)
+    stats = engine.stats()
+    parallel = {**logprob_errors(ctx.target(), requests, outputs), "n": n,
+                "leaked_blocks": stats["num_blocks"] - stats["num_free_blocks"],
+                "copies_on_write": stats["num_copy_on_write"],
+                "wrong_lengths": [(i, [len(c.token_ids) for c in o.outputs]) for i, (o, (_, m))
+                                  in enumerate(zip(outputs, requests)) if any(len(c.token_ids) != m for c in o.outputs)]}
+    return {"configs": configs, "parallel_sampling": parallel, "requested_lengths": [m for _, m in requests]}
+
+
+def _parallel_problems(m: dict, tol: float) -> list[str]:
+    label = f"parallel sampling, n={m['n']}"
+    problems = [f"[{label}] request {i} produced {got} tokens per sample" for i, got in m["wrong_lengths"]]
+    if m["leaked_blocks"]:
+        problems.append(f"[{label}] {m['leaked_blocks']} KV blocks were still allocated after every request had "
+                        "finished (blocks leak)")
+    if m["max_logprob_error"] > tol:
+        w = m["worst"]
+        problems.append(f"[{label}] request {w['request']}, sample {w['sample']}, output token {w['position']}: the "
+                        f"engine gives token {w['token']} log-probability {w['engine_logprob']:.4f}, transformers "
+                        f"{w['transformers_logprob']:.4f} on the same prefix (tolerance {tol:g}): the samples share "
+                        "their prompt's KV blocks, and each must write only to blocks of its own (copy-on-write)")
+    return problems
 
 
 def _judge_greedy(name: str, metrics: dict, settings: dict, prefix_caching: bool) -> list[Outcome]:
@@ -149,13 +180,17 @@ def _judge_greedy(name: str, metrics: dict, settings: dict, prefix_caching: bool
         if prefix_caching and m["prefix_cache_hit_rate"] < s["min_prefix_hit_rate"]:
             problems.append(f"[{label}] prefix-cache hit rate {m['prefix_cache_hit_rate']:.1%} on requests that "
                             f"share prefixes; expected at least {s['min_prefix_hit_rate']:.0%}")
+    problems += _parallel_problems(metrics["parallel_sampling"], s["max_logprob_error"])
     configs = metrics["configs"].values()
     checked = sum(m["tokens_checked"] for m in configs)
     exact = sum(m["tokens_equal_to_argmax"] for m in configs)
     worst = max((m["max_margin"] for m in configs), default=0.0)
     ok = (f"{checked} greedy tokens in {len(metrics['configs'])} engine configurations "
           f"({', '.join(metrics['configs'])}) are transformers' argmax ({exact} exactly, max margin {worst:.2g}); "
-          "no blocks leaked")
+          f"no blocks leaked; {metrics['parallel_sampling']['sequences']} parallel samples have transformers' "
+          f"log-probabilities (max error {metrics['parallel_sampling']['max_logprob_error']:.2g})"
+          + (f"; prefix-cache hit rate {min(m['prefix_cache_hit_rate'] for m in configs):.0%} or more"
+             if prefix_caching else ""))
     return [_outcome(name, problems, ok, measured=worst, threshold=s["max_margin"], better="lower",
                      details=metrics)]
 

@@ -88,8 +88,8 @@ class EngineStalled(RuntimeError):
     """The engine has unfinished requests but schedules nothing (or loops far too long)."""
 
 
-def run_requests(engine, requests, params=None) -> list[list[int]]:
-    """Add all requests, step until done; output token ids in request order.
+def run_to_completion(engine, requests, params=None) -> list:
+    """Add all requests, step until done; their final ``RequestOutput`` objects, in request order.
 
     ``params``: one ``SamplingParams`` per request (default: greedy, EOS ignored, the request's length).
     """
@@ -99,14 +99,14 @@ def run_requests(engine, requests, params=None) -> list[list[int]]:
     base = f"run{next(_runs)}-"
     for i, ((prompt, _), p) in enumerate(zip(requests, params)):
         engine.add_request(f"{base}{i}", prompt, p)
-    budget = 4 * sum(len(p) + n for p, n in requests) + 100
-    done: dict[str, list[int]] = {}
+    budget = 4 * sum(len(p) + n * max(1, sp.n) for (p, n), sp in zip(requests, params)) + 100
+    done: dict[str, object] = {}
     idle = steps = 0
     while len(done) < len(requests):
         before = engine.num_steps
         for out in engine.step():
             if out.finished:
-                done[out.request_id] = list(out.token_ids)
+                done[out.request_id] = out
         steps += 1
         idle = idle + 1 if engine.num_steps == before else 0
         if idle > 50 or steps > budget:
@@ -117,6 +117,11 @@ def run_requests(engine, requests, params=None) -> list[list[int]]:
                 f"free blocks {stats['num_free_blocks']}/{stats['num_blocks']}): does the scheduler "
                 f"schedule nothing, or never finish a request?")
     return [done[f"{base}{i}"] for i in range(len(requests))]
+
+
+def run_requests(engine, requests, params=None) -> list[list[int]]:
+    """Like ``run_to_completion``; the (first) output's token ids of each request."""
+    return [list(out.token_ids) for out in run_to_completion(engine, requests, params)]
 
 
 @torch.inference_mode()
@@ -139,6 +144,13 @@ def hf_static_batches(model, requests, batch_size: int) -> None:
     synchronize(device)
 
 
+def _teacher_forced_logits(model, prompt, out) -> torch.Tensor:
+    """transformers' float32 logits for each token of ``out`` given ``prompt`` and the tokens before it."""
+    ids = torch.tensor([list(prompt) + list(out)], device=model.device)
+    hidden = model.model(input_ids=ids).last_hidden_state[0, len(prompt) - 1:len(prompt) - 1 + len(out)]
+    return model.lm_head(hidden).float()
+
+
 @torch.inference_mode()
 def greedy_margins(model, requests, outputs) -> dict:
     """Check greedy outputs against transformers, token by token, on the engine's own prefixes.
@@ -153,9 +165,7 @@ def greedy_margins(model, requests, outputs) -> dict:
     for r, ((prompt, _), out) in enumerate(zip(requests, outputs)):
         if not out:
             continue
-        ids = torch.tensor([list(prompt) + list(out)], device=model.device)
-        hidden = model.model(input_ids=ids).last_hidden_state[0, len(prompt) - 1:len(prompt) - 1 + len(out)]
-        logits = model.lm_head(hidden).float()
+        logits = _teacher_forced_logits(model, prompt, out)
         chosen = torch.tensor(out, device=logits.device)
         best = logits.max(dim=-1)
         margin = (best.values - logits.gather(-1, chosen[:, None])[:, 0]) / logits.std(dim=-1)
@@ -171,3 +181,28 @@ def greedy_margins(model, requests, outputs) -> dict:
             "max_margin": float(all_margins.max()) if checked else 0.0,
             "margins_over": {str(t): int((all_margins > t).sum()) for t in (1e-3, 0.05, 0.2, 1.0)},
             "worst": worst}
+
+
+@torch.inference_mode()
+def logprob_errors(model, requests, outputs) -> dict:
+    """Sampled outputs (``RequestOutput`` with ``logprobs``): the engine's log-probability of each sampled
+    token against transformers' on the same prefix. Catches KV corruption that sampling hides."""
+    worst = {"error": 0.0}
+    tokens = sequences = diverged = 0
+    for r, ((prompt, _), out) in enumerate(zip(requests, outputs)):
+        diverged += len({tuple(c.token_ids) for c in out.outputs}) > 1
+        for c in out.outputs:
+            if not c.token_ids:
+                continue
+            logp = _teacher_forced_logits(model, prompt, c.token_ids).log_softmax(dim=-1)
+            theirs = logp.gather(-1, torch.tensor(c.token_ids, device=logp.device)[:, None])[:, 0].cpu()
+            mine = torch.tensor([float(lp[t]) for lp, t in zip(c.logprobs, c.token_ids)])
+            err = (mine - theirs).abs()
+            j = int(err.argmax())
+            sequences, tokens = sequences + 1, tokens + len(c.token_ids)
+            if float(err[j]) > worst["error"]:
+                worst = {"error": float(err[j]), "request": r, "sample": c.index, "position": j,
+                         "token": int(c.token_ids[j]), "engine_logprob": float(mine[j]),
+                         "transformers_logprob": float(theirs[j])}
+    return {"sequences": sequences, "tokens": tokens, "requests_with_diverging_samples": diverged,
+            "max_logprob_error": worst["error"], "worst": worst}

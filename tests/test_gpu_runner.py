@@ -1,0 +1,308 @@
+"""gpu_runner: blocked without a GPU, CPU mode end to end, slow-but-correct and wrong parts, reports.
+
+The end-to-end tests run ``python -m gpu_runner run`` like CI does, in CPU mode (``--cpu``: tiny
+models, CPU thresholds). Tests marked ``gpu`` run the same on a CUDA device and are skipped here.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+import torch
+
+from gpu_runner import checks, report, runner, submission
+from gpu_runner.config import load_settings
+
+REPO = Path(__file__).resolve().parent.parent
+SOLUTIONS = REPO / "solutions"
+CALIBRATION = REPO / "gpu_runner" / "calibration"
+CORPUS = REPO / "tests" / "corpus"
+HAS_CUDA = torch.cuda.is_available()
+needs_gpu = pytest.mark.skipif(not HAS_CUDA, reason="needs a CUDA device (GPU mode of gpu_runner)")
+
+# A correct blockwise int8 quantization (the contract of the quantization_bounds check).
+QUANTIZE_OK = '''
+import torch
+
+def quantize_blockwise(w, block_size=64):
+    blocks = w.float().reshape(-1, block_size)
+    absmax = blocks.abs().amax(dim=-1)
+    scale = torch.where(absmax > 0, absmax / 127.0, torch.ones_like(absmax))
+    codes = torch.round(blocks / scale[:, None]).clamp(-127, 127).to(torch.int8)
+    return codes.reshape(w.shape), absmax
+
+def dequantize_blockwise(codes, absmax, block_size=64):
+    blocks = codes.float().reshape(-1, block_size) * (absmax / 127.0)[:, None]
+    return blocks.reshape(codes.shape)
+'''
+# Wrong: truncates towards zero instead of rounding, so errors reach a whole quantization step.
+QUANTIZE_TRUNCATES = QUANTIZE_OK.replace("torch.round(blocks / scale[:, None])", "(blocks / scale[:, None])")
+
+
+def run_cli(*args, env=None, timeout=900) -> tuple[int, dict]:
+    out = Path(args[args.index("--out") + 1])
+    proc = subprocess.run([sys.executable, "-m", "gpu_runner", "run", *args], cwd=REPO, capture_output=True,
+                          text=True, timeout=timeout, env={**os.environ, **(env or {})})
+    assert (out / "report.json").exists(), f"no report (exit {proc.returncode}):\n{proc.stderr[-3000:]}"
+    return proc.returncode, json.loads((out / "report.json").read_text())
+
+
+def by_name(rep: dict) -> dict[str, dict]:
+    return {c["name"]: c for c in rep["checks"]}
+
+
+def solutions_with_quantization(folder: Path) -> Path:
+    """The reference parts plus a correct quantization exercise, as a folder of exercise files."""
+    for py in SOLUTIONS.glob("*/*.py"):
+        if py.stem != "__init__":
+            shutil.copy(py, folder / py.name)
+    (folder / "quantize_blockwise.py").write_text(QUANTIZE_OK)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    from labkit.models import tiny_models
+    return tiny_models(verbose=False)
+
+
+@pytest.fixture(scope="module")
+def reference_run(tiny, tmp_path_factory):
+    """The reference parts (+ a correct quantization) in CPU mode: every check, throughput included."""
+    folder = solutions_with_quantization(tmp_path_factory.mktemp("reference"))
+    out = tmp_path_factory.mktemp("reference-report")
+    code, rep = run_cli("--submission", str(folder), "--out", str(out), "--cpu")
+    return code, rep, out
+
+
+# ---- no GPU --------------------------------------------------------------------------------------------
+def test_blocked_without_gpu(tmp_path):
+    """No CUDA device and no --cpu: every check is blocked (not failed), the run exits 0."""
+    code, rep = run_cli("--submission", str(SOLUTIONS), "--out", str(tmp_path), env={"CUDA_VISIBLE_DEVICES": ""})
+    assert code == 0 and rep["status"] == "blocked" and rep["mode"] == "blocked"
+    statuses = {c["name"]: c["status"] for c in rep["checks"]}
+    assert statuses.pop("extract") == "passed"
+    assert statuses.pop("quantization_bounds") == "skipped"      # solutions/ has no quantization exercise
+    assert set(statuses.values()) == {"blocked"}, statuses
+    junit = ET.parse(tmp_path / "junit.xml").getroot()
+    assert junit.get("failures") == "0"
+    assert any(s.get("message", "").startswith("blocked:") for s in junit.iter("skipped"))
+    assert "Blocked" in (tmp_path / "summary.md").read_text()
+
+
+def test_bad_arguments_exit_2(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "gpu_runner", "run", "--submission", str(SOLUTIONS), "--out",
+                           str(tmp_path), "--lab", "lab9"], cwd=REPO, capture_output=True, text=True)
+    assert proc.returncode == 2 and "--lab 'lab9'" in proc.stderr
+
+
+# ---- extraction ---------------------------------------------------------------------------------------
+def test_extraction_finds_the_engine_exercises():
+    sub = submission.load_submission(REPO / "source" / "lab2_1_vllm_deployment")
+    assert set(sub.modules) == {"block_manager", "kv_cache_size", "scheduler_step", "sampling_filters"}
+    assert sub.labs == ["lab2_1_vllm_deployment"] and not sub.problems
+    assert "# --- cell: setup_nb01 ---" in sub.modules["block_manager"]
+    only = submission.load_submission(SOLUTIONS, labs=["lab2_2"])
+    assert set(only.modules) == {"prefix_cache", "speculative_verify"}
+
+
+def test_extraction_without_nbformat_is_identical():
+    """A GPU host may lack nbformat: the JSON stand-in extracts the same modules."""
+    script = ("import sys, json; sys.modules['nbformat'] = None\n"
+              "from gpu_runner.submission import load_submission\n"
+              "sub = load_submission('source/lab2_1_vllm_deployment')\n"
+              "assert type(sys.modules['nbformat']).__name__ == '_FallbackNbformat'\n"
+              "print(json.dumps(sub.modules))")
+    proc = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, check=True)
+    assert json.loads(proc.stdout) == submission.load_submission(REPO / "source" / "lab2_1_vllm_deployment").modules
+
+
+def test_unreadable_notebook_fails_extraction(tmp_path):
+    (tmp_path / "broken.ipynb").write_text("{ not json")
+    sub = submission.load_submission(tmp_path)
+    assert sub.problems and "broken.ipynb" in sub.problems[0]
+    assert runner._extraction_outcome(sub).status == "failed"
+
+
+# ---- CPU mode end to end ------------------------------------------------------------------------------
+@pytest.mark.slow
+def test_reference_passes_in_cpu_mode(reference_run):
+    code, rep, _ = reference_run
+    checks_ = by_name(rep)
+    assert code == 0 and rep["status"] == "passed" and rep["mode"] == "cpu", [
+        (c["name"], c["status"], c["message"]) for c in rep["checks"]]
+    assert all(c["status"] == "passed" for c in rep["checks"]), checks_
+    assert rep["score"] == rep["max_score"] > 0
+    thresholds = load_settings("cpu")["throughput"]["thresholds"]
+    for entry, limit in thresholds.items():
+        assert checks_[entry]["measured"] >= limit and checks_[entry]["threshold"] == limit
+
+
+@pytest.mark.slow
+def test_reports_are_valid(reference_run):
+    _, rep, out = reference_run
+    assert json.loads((out / "report.json").read_text())["status"] == rep["status"]
+    suite = ET.parse(out / "junit.xml").getroot().find("testsuite")
+    cases = suite.findall("testcase")
+    assert [c.get("name") for c in cases] == [c["name"] for c in rep["checks"]]
+    assert suite.get("failures") == "0" and suite.get("tests") == str(len(cases))
+    md = (out / "summary.md").read_text()
+    assert "| check | kind | status | measured | threshold | points | details |" in md
+    assert "CPU mode" in md and "## Throughput" in md
+    for name in ("greedy_paged", "throughput_vs_reference", "quantization_bounds"):
+        assert f"| {name} |" in md
+    try:
+        import matplotlib  # noqa: F401
+        assert (out / "throughput.png").stat().st_size > 1000 and "throughput.png" in md
+    except ImportError:
+        assert "no plot" in md
+
+
+@pytest.mark.slow
+def test_static_batching_is_correct_but_too_slow(tmp_path):
+    """A scheduler that only admits into an empty engine: correct, but fails the throughput threshold."""
+    code, rep = run_cli("--submission", str(CALIBRATION / "static_batching"), "--out", str(tmp_path), "--cpu")
+    checks_ = by_name(rep)
+    assert checks_["greedy_paged"]["status"] == "passed", checks_["greedy_paged"]["message"]
+    slow = checks_["throughput_vs_reference"]
+    assert slow["status"] == "failed" and slow["measured"] < slow["threshold"], slow["message"]
+    assert slow["points"] == 0 and checks_["greedy_paged"]["points"] > 0
+    assert code == 1 and rep["status"] == "failed"
+
+
+@pytest.mark.slow
+def test_wrong_part_fails_correctness_and_gets_no_performance_points(tmp_path):
+    """A notebook whose block manager skips copy-on-write, a sampling filter that kills its process
+    and a correct speculative_verify: the first two fail, the third still passes in a fresh
+    process, and throughput is not measured."""
+    extract = submission.extraction()
+    nb = extract.read_notebook(REPO / "source" / "lab2_1_vllm_deployment" / "01-Setup_and_Installation.ipynb")
+    for cell in nb.cells:
+        if extract.is_solution_cell(cell) and extract.grade_id(cell) == "block_manager":
+            cell.source = (CORPUS / "block_manager" / "wrong_no_copy_on_write.py").read_text()
+    import nbformat
+    folder = tmp_path / "submission"
+    folder.mkdir()
+    nbformat.write(nb, str(folder / "01-Setup_and_Installation.ipynb"))
+    (folder / "sampling_filters.py").write_text(
+        "import os\n\ndef apply_temperature(logits, t):\n    os._exit(3)\n\n"
+        "def top_k_filter(logits, k):\n    return logits\n\ndef top_p_filter(logits, p):\n    return logits\n")
+    shutil.copy(SOLUTIONS / "lab2_2_inference_optimization" / "speculative_verify.py", folder)
+    code, rep = run_cli("--submission", str(folder), "--out", str(tmp_path / "out"), "--cpu",
+                        "--check", "greedy_paged", "--check", "sampling_filters",
+                        "--check", "speculative_distribution", "--check", "throughput")
+    checks_ = by_name(rep)
+    wrong = checks_["greedy_paged"]
+    assert wrong["status"] == "failed" and "copy-on-write" in wrong["message"], wrong["message"]
+    assert checks_["sampling_filters"]["status"] == "failed"
+    assert "ended without a result" in checks_["sampling_filters"]["message"]
+    assert checks_["speculative_distribution"]["status"] == "passed", checks_["speculative_distribution"]["message"]
+    for entry in ("throughput_vs_reference", "throughput_vs_transformers"):
+        assert checks_[entry]["status"] == "skipped" and checks_[entry]["points"] == 0
+        assert "no performance points" in checks_[entry]["message"]
+    assert code == 1 and rep["status"] == "failed"
+    assert "block_manager" in rep["parts"] and rep["parts"]["block_manager"].endswith(".ipynb")
+
+
+# ---- checks in-process (their statistics and bounds) ---------------------------------------------------
+@pytest.fixture(scope="module")
+def cpu_context(tiny):
+    torch.set_num_threads(1)
+    return checks.Context(load_settings("cpu"), parts=checks.Context.reference_parts(), extras={})
+
+
+def test_speculative_distribution_test_has_power(cpu_context):
+    """The chi-square test accepts the reference and rejects 'resample from p' (the classic mistake)."""
+    settings = cpu_context.settings
+    ok = checks._run_spec_distribution(cpu_context)
+    assert checks._judge_spec_distribution(ok, settings)[0].status == "passed"
+    reference = cpu_context.parts.verify_draft
+
+    def resample_from_target(draft_tokens, q, p, generator=None):
+        out = reference(draft_tokens, q, p, generator=generator)
+        if len(out) <= len(draft_tokens):        # a rejection: draw from p instead of max(0, p - q)
+            out[-1] = int(torch.multinomial(p[len(out) - 1], 1, generator=generator))
+        return out
+
+    import dataclasses
+    wrong = dataclasses.replace(cpu_context.parts, verify_draft=resample_from_target)
+    ctx = checks.Context(settings, parts=wrong, extras={})
+    verdict = checks._judge_spec_distribution(checks._run_spec_distribution(ctx), settings)[0]
+    assert verdict.status == "failed" and "chi-square" in verdict.message
+
+
+def test_quantization_bounds(cpu_context):
+    settings = cpu_context.settings
+    for source, expected in ((QUANTIZE_OK, "passed"), (QUANTIZE_TRUNCATES, "failed")):
+        namespace = {}
+        exec(source, namespace)
+        ctx = checks.Context(settings, parts=cpu_context.parts, extras=namespace)
+        ctx._target = cpu_context.target()
+        verdict = checks._judge_quantization(checks._run_quantization(ctx), settings)[0]
+        assert verdict.status == expected, verdict.message
+
+
+def test_chi2_critical_values():
+    # Tabulated chi-square quantiles: df 5 at 1e-3 is 20.52, df 5 at 1e-5 is 28.47 (within 1%).
+    assert abs(checks.chi2_critical(5, 1e-3) - 20.52) < 0.25
+    assert abs(checks.chi2_critical(5, 1e-5) - 28.47) < 0.5
+
+
+def test_report_from_synthetic_outcomes(tmp_path):
+    """All four statuses render in JSON, JUnit and Markdown."""
+    outcomes = [checks.Outcome("extract", "submission", "passed", "exercises: block_manager"),
+                checks.Outcome("greedy_paged", "correctness", "failed", "request 3 | token 7 differs", measured=2.5,
+                               threshold=1e-3, better="lower", max_points=4, output_tail="Traceback ..."),
+                checks.Outcome("sampling_filters", "correctness", "blocked", runner.BLOCKED_REASON, max_points=1),
+                checks.Outcome("throughput_vs_reference", "performance", "skipped", "no performance points")]
+    rep = {"tool": "gpu_runner", "submission": "x.ipynb", "labs": ["lab2_1_vllm_deployment"], "mode": "cpu",
+           "device": "CPU", "status": runner.overall_status(outcomes), "score": 0, "max_score": 5,
+           "started": "2025-01-01T00:00:00", "seconds": 1.0, "thresholds_file": "thresholds.toml",
+           "parts": {"block_manager": "x.ipynb"}, "checks": [vars(o) for o in outcomes]}
+    files = report.write_reports(rep, tmp_path)
+    assert rep["status"] == "failed" and "plot" not in files
+    suite = ET.parse(files["junit"]).getroot().find("testsuite")
+    assert (suite.get("tests"), suite.get("failures"), suite.get("skipped")) == ("4", "1", "2")
+    failure = suite.find("testcase[@name='greedy_paged']/failure")
+    assert "Traceback" in failure.text and failure.get("message").startswith("request 3")
+    md = Path(files["markdown"]).read_text()
+    assert "request 3 \\| token 7" in md and "⛔ blocked" in md and "❌ failed" in md
+    assert json.loads(Path(files["json"]).read_text())["checks"][1]["measured"] == 2.5
+
+
+def test_thresholds_file_has_both_modes():
+    for mode in ("gpu", "cpu"):
+        s = load_settings(mode)
+        assert set(s["throughput"]["thresholds"]) == {"throughput_vs_reference", "throughput_vs_transformers"}
+        assert all(0 < v for v in s["throughput"]["thresholds"].values())
+        assert set(s["timeouts"]) >= {c.name for c in runner.ALL_CHECKS} | {"startup"}
+    assert "PROVISIONAL" in (REPO / "gpu_runner" / "thresholds.toml").read_text()
+
+
+# ---- on a GPU -----------------------------------------------------------------------------------------
+@pytest.mark.gpu
+@needs_gpu
+def test_reference_passes_on_gpu(tmp_path):
+    folder = tmp_path / "reference"
+    folder.mkdir()
+    code, rep = run_cli("--submission", str(solutions_with_quantization(folder)), "--out", str(tmp_path / "out"),
+                        timeout=3600)
+    assert rep["mode"] == "gpu" and code == 0 and rep["status"] == "passed", [
+        (c["name"], c["status"], c["message"]) for c in rep["checks"]]
+
+
+@pytest.mark.gpu
+@needs_gpu
+@pytest.mark.parametrize("variant", ["static_batching", "token_by_token_prefill"])
+def test_slow_variants_fail_throughput_on_gpu(tmp_path, variant):
+    code, rep = run_cli("--submission", str(CALIBRATION / variant), "--out", str(tmp_path), timeout=3600)
+    checks_ = by_name(rep)
+    assert checks_["greedy_paged"]["status"] == "passed", checks_["greedy_paged"]["message"]
+    assert checks_["throughput_vs_reference"]["status"] == "failed"
+    assert code == 1
