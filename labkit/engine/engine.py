@@ -211,11 +211,10 @@ class LLMEngine:
             for seq in to_sample:
                 touched[seq.request.request_id] = seq.request
 
-        outputs = []
-        for request in touched.values():
-            outputs.append(RequestOutput(request, self.tokenizer))
-            if request.finished:
-                del self.requests[request.request_id]
+        outputs = [RequestOutput(request, self.tokenizer) for request in touched.values()]
+        for out in outputs:
+            if out.finished:
+                del self.requests[out.request_id]
         return outputs
 
     def _advance(self, seq: Sequence, num_computed: int) -> None:
@@ -250,10 +249,10 @@ class LLMEngine:
             logits = logits[torch.tensor(rows, device=logits.device)]
         params = [s.request.params for s in row_seqs]
         tokens = self.sampler.sample(logits, params, [s.request.generator for s in row_seqs])
-        for i, (seq, token) in enumerate(zip(row_seqs, tokens)):
-            self._append(seq, [token], logits[i:i + 1])
+        for i, (seq, token, p) in enumerate(zip(row_seqs, tokens, params)):
+            self._append(seq, [token], logits[i:i + 1] if p.logprobs is not None else None)
 
-    def _append(self, seq: Sequence, tokens: list[int], logits: torch.Tensor) -> None:
+    def _append(self, seq: Sequence, tokens: list[int], logits: torch.Tensor | None) -> None:
         """Add sampled tokens to a sequence; stop it on a stop token, max_tokens or max_model_len."""
         params, request = seq.request.params, seq.request
         if params.logprobs is not None:

@@ -226,13 +226,19 @@ class _Batch:
         decode, prefills = [], []
         t = 0
         for s in seqs:
-            n = len(s.token_ids)
-            ids.extend(s.token_ids)
-            table = s.block_table
-            positions = range(s.start, s.start + n)
-            pos.extend(positions)
-            slots.extend(table[p // bs] * bs + p % bs for p in positions)
-            logit_rows.extend(range(t + n - s.num_logits, t + n))
+            n, start, table = len(s.token_ids), s.start, s.block_table
+            if n == 1:                                   # the common case: one decode token
+                ids.append(s.token_ids[0])
+                pos.append(start)
+                slots.append(table[start // bs] * bs + start % bs)
+                if s.num_logits:
+                    logit_rows.append(t)
+            else:
+                ids.extend(s.token_ids)
+                positions = range(start, start + n)
+                pos.extend(positions)
+                slots.extend(table[p // bs] * bs + p % bs for p in positions)
+                logit_rows.extend(range(t + n - s.num_logits, t + n))
             (decode if n <= DECODE_MAX_QUERY else prefills).append((t, n, s))
             t += n
         self.input_ids = torch.tensor(ids, device=dev)
