@@ -75,6 +75,34 @@ def run_engine(engine, requests) -> float:
     return dt
 
 
+def profile_engine(engine, requests, threads: int) -> dict[str, float]:
+    """Where the engine's CPU time goes on the workload: matmuls, attention, other ops, Python."""
+    import cProfile
+    import pstats
+
+    import torch
+    torch.set_num_threads(threads)
+    prof = cProfile.Profile(time.process_time)
+    prof.enable()
+    run_engine(engine, requests)
+    prof.disable()
+    groups = {"matmuls (F.linear)": 0.0, "attention: K/V gather (index_select)": 0.0,
+              "attention: scaled_dot_product_attention": 0.0, "other torch ops": 0.0,
+              "Python (engine, scheduler, parts, bookkeeping)": 0.0}
+    for (filename, _, name), (_, _, tottime, _, _) in pstats.Stats(prof).stats.items():
+        if "linear" in name and "torch._C._nn" in name:
+            groups["matmuls (F.linear)"] += tottime
+        elif "index_select" in name:
+            groups["attention: K/V gather (index_select)"] += tottime
+        elif "scaled_dot_product_attention" in name:
+            groups["attention: scaled_dot_product_attention"] += tottime
+        elif filename == "~" and "torch" in name:
+            groups["other torch ops"] += tottime
+        else:
+            groups["Python (engine, scheduler, parts, bookkeeping)"] += tottime
+    return groups
+
+
 def vllm_worker(args) -> None:
     """Subprocess: load vLLM once, then run the workload each time a line 'run' arrives on stdin."""
     reply = os.fdopen(os.dup(1), "w", buffering=1)  # the protocol; vLLM's own output goes to the log
@@ -165,6 +193,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=os.cpu_count(), help="torch threads for HF and the engine")
     ap.add_argument("--model", help="HF model directory (default: the tiny target model)")
     ap.add_argument("--json", help="write the results here")
+    ap.add_argument("--profile", action="store_true", help="also break the engine's CPU time down")
     ap.add_argument("--vllm-log", default="/tmp/engine_throughput_vllm.log")
     ap.add_argument("--vllm-worker", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--vocab-size", type=int, default=0, help=argparse.SUPPRESS)
@@ -242,6 +271,14 @@ def main() -> None:
     busy = load > os.cpu_count() + 0.5
     print(f"load average (1 min) at the end: {load:.1f} on {os.cpu_count()} cores"
           + ("  -- the machine was busy: wall-clock ratios are unreliable, compare CPU-s" if busy else ""))
+    profile = None
+    if args.profile:
+        profile = profile_engine(engine, requests, 1)
+        total = sum(profile.values())
+        print(f"\nwhere labkit.engine's time goes (1 thread, cProfile on CPU time, {total:.2f} CPU-s with "
+              f"profiling overhead):")
+        for name, seconds in profile.items():
+            print(f"  {name:50s} {seconds:6.2f} s  {100 * seconds / total:4.0f}%")
     result = {
         "machine": f"{platform.machine()} {os.cpu_count()} cores", "date": time.strftime("%Y-%m-%d"),
         "command": " ".join(["python", "benchmarks/engine_throughput.py", *sys.argv[1:]]),
@@ -251,7 +288,7 @@ def main() -> None:
         "tokens_per_second": tps, "load_average": os.getloadavg(),
         "engine_vs_hf": tps[engine_key] / tps[hf_key],
         "engine_vs_vllm": tps[engine_key] / tps[vllm_key] if vllm_key else None,
-        "engine_stats": engine.stats(),
+        "engine_stats": engine.stats(), "engine_profile_cpu_seconds": profile,
     }
     if vllm:
         result["vllm_start_seconds"] = vllm.start_seconds

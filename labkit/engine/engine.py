@@ -163,9 +163,10 @@ class LLMEngine:
         return bool(self.requests)
 
     # ---- one step ----------------------------------------------------------------------------------
-    def step(self) -> list[RequestOutput]:
+    def step(self, finished_only: bool = False) -> list[RequestOutput]:
         """Schedule, run one forward pass (or one speculative round), sample; outputs of the
-        requests that progressed (cumulative: all their tokens so far)."""
+        requests that progressed (cumulative: all their tokens so far), or with ``finished_only``
+        of those that finished in this step."""
         if self.spec:
             for seq in self.scheduler.running:
                 seq.num_lookahead_tokens = self.spec.lookahead(seq, self.max_model_len)
@@ -211,10 +212,13 @@ class LLMEngine:
             for seq in to_sample:
                 touched[seq.request.request_id] = seq.request
 
-        outputs = [RequestOutput(request, self.tokenizer) for request in touched.values()]
-        for out in outputs:
-            if out.finished:
-                del self.requests[out.request_id]
+        outputs = []
+        for request in touched.values():
+            finished = request.finished
+            if finished:
+                del self.requests[request.request_id]
+            if finished or not finished_only:
+                outputs.append(RequestOutput(request, self.tokenizer))
         return outputs
 
     def _advance(self, seq: Sequence, num_computed: int) -> None:
@@ -293,7 +297,7 @@ class LLMEngine:
             from tqdm.auto import tqdm
             bar = tqdm(total=len(prompts), desc="generate")
         while len(final) < len(ids) and self.has_unfinished():
-            for out in self.step():
+            for out in self.step(finished_only=True):
                 if out.finished and out.request_id.startswith(base):
                     final[out.request_id] = out
                     if bar is not None:
