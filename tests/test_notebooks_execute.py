@@ -47,6 +47,9 @@ def test_source_notebook_runs_top_to_bottom(path):
     assert seconds < LIMIT_S, f"{path.name} took {seconds:.0f} s (limit {LIMIT_S})"
 
 
+@pytest.mark.skipif(os.environ.get("COURSE_EXECUTE_RELEASE") != "1",
+                    reason="released notebooks are executed by the main job (`bash scripts/course.sh` autogrades the "
+                           "blank submission with nbgrader); set COURSE_EXECUTE_RELEASE=1 to run them here too")
 @pytest.mark.parametrize("path", source_notebooks(), ids=lambda p: f"{p.parent.name}/{p.stem}")
 def test_released_notebook_runs_with_stubs(path):
     released = RELEASE / path.parent.name / path.name
