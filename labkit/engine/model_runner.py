@@ -17,6 +17,8 @@ output matches ``model.generate`` token for token.
 """
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +28,7 @@ import torch.nn.functional as F
 SUPPORTED_MODEL_TYPES = ("llama", "mistral", "qwen2")
 DECODE_MAX_QUERY = 8   # sequences with at most this many new tokens go to the batched path
 GROUP_TOKENS = 4096    # padded context tokens per batched attention group (tuned on a 2-core CPU)
+PARALLEL_ROWS = 64     # matmuls with at least this many rows are split over the two threads
 
 
 def load_hf_model(path: str | Path, dtype: torch.dtype | None = None):
@@ -64,7 +67,8 @@ class _Layer:
 
 class ModelRunner:
     def __init__(self, model, num_blocks: int, block_size: int, device: str = "cpu",
-                 dtype: torch.dtype | None = None, max_model_len: int | None = None):
+                 dtype: torch.dtype | None = None, max_model_len: int | None = None,
+                 attention_helper: bool | None = None):
         from transformers.activations import ACT2FN
         if isinstance(model, (str, Path)):
             model = load_hf_model(model)
@@ -105,8 +109,11 @@ class ModelRunner:
         self._slots = [(c[0].view(-1, self.num_kv_heads, self.head_dim), c[1].view(-1, self.num_kv_heads,
                                                                                    self.head_dim)) for c in self.kv_cache]
         self._blocks = [(c[0].view(num_blocks, -1), c[1].view(num_blocks, -1)) for c in self.kv_cache]
-        self._workspace = torch.empty(2, 0, block_size * self.num_kv_heads * self.head_dim, device=self.device,
-                                      dtype=self.dtype)
+        self._workspaces = [torch.empty(2, 0, block_size * self.num_kv_heads * self.head_dim, device=self.device,
+                                        dtype=self.dtype) for _ in range(2)]
+        use_helper = self.device.type == "cpu" and (os.cpu_count() or 1) > 1 if attention_helper is None \
+            else attention_helper
+        self._helper = ThreadPoolExecutor(1, thread_name_prefix="labkit-attention") if use_helper else None
 
     # ------------------------------------------------------------------------------------------
     @staticmethod
@@ -143,61 +150,93 @@ class ModelRunner:
         H, KVH, D = self.num_heads, self.num_kv_heads, self.head_dim
         for i, w in enumerate(self.layers):
             x = self._rms_norm(h, w.ln1)
-            qkv = F.linear(x, w.qkv, w.qkv_bias)
+            qkv = self._linear(x, w.qkv, w.qkv_bias)
             qk, v = qkv.split([(H + KVH) * D, KVH * D], dim=-1)
             qk = self._rope(qk.view(-1, H + KVH, D), b.cos, b.sin)   # queries and keys rotate alike
             q, k, v = qk[:, :H], qk[:, H:], v.view(-1, KVH, D)
             self._slots[i][0].index_copy_(0, b.slots, k)             # write this step's K/V to its slots
             self._slots[i][1].index_copy_(0, b.slots, v)
             o = self._attention(i, b, q, k, v)
-            h = h + F.linear(o, w.o, w.o_bias)
+            h = h + self._linear(o, w.o, w.o_bias)
             x = self._rms_norm(h, w.ln2)
-            gate, up = F.linear(x, w.gate_up).chunk(2, dim=-1)
-            h = h + F.linear(self.act(gate) * up, w.down)
+            gate, up = self._linear(x, w.gate_up).chunk(2, dim=-1)
+            h = h + self._linear(self.act(gate) * up, w.down)
         h = h.index_select(0, b.logit_rows)
-        return F.linear(self._rms_norm(h, self.norm), self.lm_head).float()
+        return self._linear(self._rms_norm(h, self.norm), self.lm_head).float()
 
-    def _gather(self, layer: int, flat_blocks: torch.Tensor, num_seqs: int):
+    def _linear(self, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
+        """F.linear; on a CPU with torch running one thread, big ones are split over two threads by rows."""
+        if self._helper is None or x.shape[0] < PARALLEL_ROWS or torch.get_num_threads() != 1:
+            return F.linear(x, weight, bias)
+        half = x.shape[0] // 2
+        theirs = self._helper.submit(self._linear_rows, x[half:], weight, bias)
+        return torch.cat([F.linear(x[:half], weight, bias), theirs.result()])
+
+    @staticmethod
+    @torch.inference_mode()
+    def _linear_rows(x, weight, bias):
+        return F.linear(x, weight, bias)
+
+    def _gather(self, layer: int, flat_blocks: torch.Tensor, num_seqs: int, worker: int = 0):
         """K and V of blocks (flattened [num_seqs * n]) as [num_seqs, n * block_size, kv_heads, head_dim].
 
-        The copies land in a reused workspace: no fresh memory (and page faults) every call,
-        and a group's K/V is still in the CPU cache when attention reads it.
+        The copies land in a reused workspace (one per worker thread): no fresh memory (and page
+        faults) every call, and a group's K/V is still in the CPU cache when attention reads it.
         """
         m = flat_blocks.shape[0]
-        if self._workspace.shape[1] < m:
-            self._workspace = torch.empty(2, m, self.block_size * self.num_kv_heads * self.head_dim,
-                                          device=self.device, dtype=self.dtype)
-        k, v = self._workspace[0, :m], self._workspace[1, :m]
+        if self._workspaces[worker].shape[1] < m:
+            self._workspaces[worker] = torch.empty(2, m, self.block_size * self.num_kv_heads * self.head_dim,
+                                                   device=self.device, dtype=self.dtype)
+        k, v = self._workspaces[worker][0, :m], self._workspaces[worker][1, :m]
         torch.index_select(self._blocks[layer][0], 0, flat_blocks, out=k)
         torch.index_select(self._blocks[layer][1], 0, flat_blocks, out=v)
         shape = (num_seqs, -1, self.num_kv_heads, self.head_dim)
         return k.view(shape), v.view(shape)
 
     def _attention(self, layer: int, b: _Batch, q, k, v) -> torch.Tensor:
+        """Attention of every query of the step, written into one output [tokens, heads * head_dim].
+
+        The work items (groups of short queries, long prefill chunks) are independent; on a CPU
+        with torch running one thread, a helper thread takes every other item (torch releases
+        the GIL inside its kernels, so the two run on two cores).
+        """
         out = torch.empty_like(q)
+        items = b.items
+        if self._helper is not None and len(items) > 1 and torch.get_num_threads() == 1:
+            theirs = self._helper.submit(self._attend, layer, items[1::2], q, k, v, out, 1)
+            self._attend(layer, items[0::2], q, k, v, out, 0)
+            theirs.result()
+        else:
+            self._attend(layer, items, q, k, v, out, 0)
+        return out.view(q.shape[0], -1)
+
+    @torch.inference_mode()
+    def _attend(self, layer: int, items: list, q, k, v, out, worker: int) -> None:
         G = self.num_heads // self.num_kv_heads
-        for g in b.groups:                                # short queries (decode, verify), batched
-            kc, vc = self._gather(layer, g.flat_blocks, g.n)
-            kc, vc = kc.transpose(1, 2), vc.transpose(1, 2)     # [n, kv_heads, S, D]
-            if g.q == 1:    # one query per sequence: the G query heads sharing a KV head form its rows
-                qd = q.index_select(0, g.rows).view(g.n, self.num_kv_heads, G, self.head_dim)
-                od = F.scaled_dot_product_attention(qd, kc, vc, attn_mask=g.mask)
-                out.index_copy_(0, g.rows, od.reshape(g.n, self.num_heads, self.head_dim))
-            else:
-                qd = q[g.rows].transpose(1, 2)                   # [n, H, Q, D]
-                od = F.scaled_dot_product_attention(qd, kc, vc, attn_mask=g.mask, enable_gqa=True)
-                out.index_copy_(0, g.out_rows, od.transpose(1, 2)[g.valid])
-        for t0, t1, flat_blocks, mask in b.prefills:      # long prefill chunks, one at a time
+        for item in items:
+            if isinstance(item, _Group):                      # short queries (decode, verify), batched
+                g = item
+                kc, vc = self._gather(layer, g.flat_blocks, g.n, worker)
+                kc, vc = kc.transpose(1, 2), vc.transpose(1, 2)     # [n, kv_heads, S, D]
+                if g.q == 1:  # one query per sequence: the G query heads sharing a KV head are its rows
+                    qd = q.index_select(0, g.rows).view(g.n, self.num_kv_heads, G, self.head_dim)
+                    od = F.scaled_dot_product_attention(qd, kc, vc, attn_mask=g.mask)
+                    out.index_copy_(0, g.rows, od.reshape(g.n, self.num_heads, self.head_dim))
+                else:
+                    qd = q[g.rows].transpose(1, 2)                   # [n, H, Q, D]
+                    od = F.scaled_dot_product_attention(qd, kc, vc, attn_mask=g.mask, enable_gqa=True)
+                    out.index_copy_(0, g.out_rows, od.transpose(1, 2)[g.valid])
+                continue
+            t0, t1, flat_blocks, mask = item                  # a long prefill chunk
             qp = q[t0:t1].transpose(0, 1).unsqueeze(0)
-            if flat_blocks is None:                        # no past: attend to the fresh K/V
+            if flat_blocks is None:                            # no past: attend to the fresh K/V
                 kp, vp = k[t0:t1].transpose(0, 1).unsqueeze(0), v[t0:t1].transpose(0, 1).unsqueeze(0)
                 op = F.scaled_dot_product_attention(qp, kp, vp, is_causal=True, enable_gqa=True)
             else:
-                kc, vc = self._gather(layer, flat_blocks, 1)
+                kc, vc = self._gather(layer, flat_blocks, 1, worker)
                 op = F.scaled_dot_product_attention(qp, kc.transpose(1, 2), vc.transpose(1, 2),
                                                     attn_mask=mask, enable_gqa=True)
             out[t0:t1] = op[0].transpose(0, 1)
-        return out.view(q.shape[0], -1)
 
 
 @dataclass
@@ -259,16 +298,16 @@ class _Batch:
                 j += 1
             self.groups.append(self._group(decode[i:j], bs, dev, runner.dtype))
             i = j
-        self.prefills = []
+        self.items: list = list(self.groups)     # attention work: groups, then prefill chunks
         for t0, n, s in prefills:
             if s.start == 0:
-                self.prefills.append((t0, t0 + n, None, None))
+                self.items.append((t0, t0 + n, None, None))
                 continue
             n_blocks = -(-(s.start + n) // bs)
             blocks = torch.tensor(s.block_table[:n_blocks], device=dev)
             keys = torch.arange(n_blocks * bs, device=dev)
             qpos = torch.arange(s.start, s.start + n, device=dev)
-            self.prefills.append((t0, t0 + n, blocks, _additive(keys[None, :] <= qpos[:, None], runner.dtype)))
+            self.items.append((t0, t0 + n, blocks, _additive(keys[None, :] <= qpos[:, None], runner.dtype)))
 
     @staticmethod
     def _group(members, bs: int, dev, dtype) -> _Group:
