@@ -10,7 +10,9 @@
 from __future__ import annotations
 
 import itertools
+import os
 import random
+from pathlib import Path
 
 import torch
 
@@ -25,14 +27,25 @@ def synchronize(device) -> None:
 
 
 # ---- models -----------------------------------------------------------------------------------------
+def tiny_model_path(which: str) -> Path:
+    """The tiny ``target`` or ``draft``: prebuilt ones under ``$LABKIT_ENGINE_TEST_MODELS`` (as for the
+    engine tests), else ``labkit.models.tiny_models()`` (built once, then cached)."""
+    override = os.environ.get("LABKIT_ENGINE_TEST_MODELS")
+    if override:
+        return Path(override) / which
+    from labkit.models import tiny_models
+    return getattr(tiny_models(verbose=False), which)
+
+
+def _load_tiny(which: str, dtype, device):
+    from transformers import AutoModelForCausalLM
+    return AutoModelForCausalLM.from_pretrained(str(tiny_model_path(which)), dtype=dtype).to(device).eval()
+
+
 def load_target(settings: dict):
     dtype, device = torch_dtype(settings["dtype"]), settings["device"]
     if settings["model"] == "tiny":
-        from transformers import AutoModelForCausalLM
-
-        from labkit.models import tiny_models
-        path = tiny_models(verbose=False).target
-        return AutoModelForCausalLM.from_pretrained(str(path), dtype=dtype).to(device).eval()
+        return _load_tiny("target", dtype, device)
     from labkit.models import random_model
     return random_model(settings["model"], dtype=dtype, device=device, num_layers=settings["num_layers"],
                         seed=settings.get("seed", 0))
@@ -44,11 +57,7 @@ def load_draft(settings: dict, kind: str, target):
         return target
     dtype, device = torch_dtype(settings["dtype"]), settings["device"]
     if settings["model"] == "tiny":
-        from transformers import AutoModelForCausalLM
-
-        from labkit.models import tiny_models
-        path = tiny_models(verbose=False).draft
-        return AutoModelForCausalLM.from_pretrained(str(path), dtype=dtype).to(device).eval()
+        return _load_tiny("draft", dtype, device)
     from labkit.models import random_model
     return random_model(settings["model"], dtype=dtype, device=device, num_layers=settings["draft_layers"],
                         seed=settings.get("seed", 0) + 1)
