@@ -376,9 +376,9 @@ def _judge_spec_engine(metrics: dict, settings: dict) -> list[Outcome]:
 
 # ==================================================================================== quantization
 def _quantization_inputs(ctx: Context) -> list[tuple[str, torch.Tensor]]:
-    """The weight matrices of the model's first layer and LM head, plus tensors with outliers and zeros."""
+    """The weight matrices of the model's first layer (and LM head unless huge), plus outliers and zeros."""
     tensors = [(n, w.detach()) for n, w in ctx.target().named_parameters()
-               if w.dim() == 2 and (".layers.0." in n or n.startswith("lm_head"))]
+               if w.dim() == 2 and (".layers.0." in n or n.startswith("lm_head")) and w.numel() <= 1 << 27]
     gen = torch.Generator(device=ctx.device).manual_seed(ctx.seed)
     bs = ctx.settings["quantization"]["block_size"]
     outliers = torch.randn(256, bs, generator=gen, device=ctx.device)

@@ -279,6 +279,22 @@ def test_report_from_synthetic_outcomes(tmp_path):
     assert json.loads(Path(files["json"]).read_text())["checks"][1]["measured"] == 2.5
 
 
+def test_roofline_bytes_match_the_model_shape(tiny):
+    """A decode step reads every weight once (the tiny model ties its LM head to the embedding) plus the KV."""
+    from transformers import AutoModelForCausalLM
+
+    from gpu_runner import roofline
+    from labkit.engine.model_runner import ModelRunner
+    from labkit.models import get_preset
+    runner = ModelRunner(AutoModelForCausalLM.from_pretrained(str(tiny), dtype=torch.float32), 4, 16)
+    p = get_preset("tiny-target")
+    kv_per_token = 2 * p.num_layers * p.num_key_value_heads * p.head_dim * 4
+    assert roofline.decode_step_bytes(runner, [10, 20]) == p.params() * 4 + 30 * kv_per_token
+    assert roofline.nominal_bandwidth("NVIDIA H100 PCIe") == 2.0e12
+    assert roofline.nominal_bandwidth("NVIDIA H100 80GB HBM3") == 3.35e12
+    assert roofline.nominal_bandwidth("NVIDIA L40S") == 0.864e12
+
+
 def test_thresholds_file_has_both_modes():
     for mode in ("gpu", "cpu"):
         s = load_settings(mode)
