@@ -90,7 +90,7 @@ def markdown(report: dict, plot: str | None) -> str:
         d = perf["details"]
         lines += ["", "## Throughput", "",
                   f"{d['num_requests']} requests, {d['useful_tokens']} output tokens, greedy; engine "
-                  f"{d['engine']}; transformers static batches of {d['hf_batch_size']}; median of "
+                  f"{', '.join(f'{k}={v}' for k, v in d['engine'].items())}; transformers static batches of {d['hf_batch_size']}; median of "
                   f"{d['repeats']} interleaved rounds after a warm-up.", "",
                   "| system | median s | tokens/s | submission / system |", "|---|---:|---:|---:|"]
         tps = d["tokens_per_second"]
