@@ -15,7 +15,7 @@ from autograder.api import fail_with, points
 
 EXERCISES = ["sampling_filters"]
 TIMEOUT_S = 120
-TEST_TIMEOUT_S = 40
+TEST_TIMEOUT_S = 20
 
 
 def rows_of(t: torch.Tensor) -> list[list[float]]:

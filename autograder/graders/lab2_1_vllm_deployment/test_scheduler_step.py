@@ -14,7 +14,7 @@ from autograder.api import as_int, fail_with, points
 
 EXERCISES = ["scheduler_step"]
 TIMEOUT_S = 150
-TEST_TIMEOUT_S = 40
+TEST_TIMEOUT_S = 20
 
 
 # ---- the records and the block pool the scheduler works with ---------------------------------------
@@ -129,6 +129,9 @@ def call(student, waiting, running, kv, max_num_seqs, budget):
                   f"got {type(plan.num_scheduled_tokens).__name__}")
     scheduled = {}
     for req, n in items:
+        if not isinstance(req, Req):
+            fail_with(f"{desc}: the keys of plan.num_scheduled_tokens should be the request objects themselves, "
+                      f"got {req!r}")
         n = as_int(n, f"plan.num_scheduled_tokens[{req!r}]")
         if n < 1:
             fail_with(f"{desc} scheduled {n} tokens for {req!r}; a request in the plan gets at least 1 token "
@@ -154,7 +157,8 @@ def call(student, waiting, running, kv, max_num_seqs, budget):
         fail_with(f"{after_desc}: {len(running)} requests running afterwards, more than max_num_seqs={max_num_seqs}")
     for req, n in scheduled.items():
         if req not in running:
-            fail_with(f"{after_desc}: {req!r} got tokens but is not in running afterwards")
+            fail_with(f"{after_desc}: {req!r} got tokens but is not in running afterwards (move requests between "
+                      f"the waiting and running lists in place: the engine keeps those two list objects)")
         left = req.num_tokens - req.num_computed_tokens
         if n > left:
             fail_with(f"{after_desc}: {req!r} got {n} tokens but only {left} of its tokens are not computed yet")
