@@ -62,6 +62,15 @@ class LLMEngine:
                  enable_prefix_caching: bool = False, device: str = "cpu", dtype: torch.dtype | None = None,
                  draft_model=None, num_speculative_tokens: int = 0, tokenizer=None,
                  max_model_len: int | None = None, scheduling_policy: str = "fcfs", seed: int = 0):
+        """``model_path_or_hf_model``: a Hugging Face directory or a loaded ``*ForCausalLM`` (Llama family).
+
+        KV memory: ``num_blocks`` blocks of ``block_size`` tokens, or as many as fit in
+        ``kv_cache_memory_bytes`` (sized with the ``kv_cache_bytes`` part), by default enough for
+        ``max_num_seqs`` full-length sequences (at most 1 GiB) on a CPU, half the free memory on a GPU.
+        ``draft_model`` + ``num_speculative_tokens``: speculative decoding. ``tokenizer``: an object or
+        a path (default: the model directory's). ``scheduling_policy``: "fcfs" or "priority"
+        (``add_request(..., priority=)``, lower first). ``seed``: for requests without their own seed.
+        """
         if scheduling_policy not in ("fcfs", "priority"):
             raise ValueError(f"scheduling_policy must be 'fcfs' or 'priority', got {scheduling_policy!r}")
         if draft_model is not None and num_speculative_tokens < 1:
@@ -78,7 +87,7 @@ class LLMEngine:
             tokenizer = tokenizer if tokenizer is not None else _load_tokenizer(model)
             model = load_hf_model(model, self.dtype)
         draft = load_hf_model(draft_model, self.dtype) if isinstance(draft_model, (str, Path)) else draft_model
-        self.tokenizer = tokenizer
+        self.tokenizer = _load_tokenizer(tokenizer) if isinstance(tokenizer, (str, Path)) else tokenizer
         self.eos_token_ids = _eos_ids(model)
         self.max_model_len = max_model_len or model.config.max_position_embeddings
         if draft is not None:

@@ -9,11 +9,19 @@ reads and writes the KV cache through block tables:
   ``block_table[t // block_size] * block_size + t % block_size`` (the *slot mapping*);
 * attention gathers each sequence's blocks into contiguous K/V and runs
   ``scaled_dot_product_attention`` with grouped-query attention. Short query runs (decode steps,
-  speculative verification) are batched, padded to the longest context of the batch and masked;
-  a long prefill chunk runs on its own, causally, straight from the fresh K/V when it has no past.
+  speculative verification) are sorted by context length and batched in groups, each padded to
+  its longest context and masked; a long prefill chunk runs on its own, causally, straight from
+  the fresh K/V when it has no past.
 
 RoPE, RMSNorm and the MLP follow transformers' Llama code operation for operation, so greedy
 output matches ``model.generate`` token for token.
+
+CPU notes. There is no paged-attention kernel in PyTorch, so the gather is a real copy; groups of
+about ``GROUP_TOKENS`` padded tokens keep each group's copy in the CPU cache while attention reads
+it. With ``torch.set_num_threads(1)`` (recommended on small machines: OpenMP threads that spin
+while waiting ruin a 2-core box as soon as anything else runs), a helper thread takes half of
+the attention groups and half of the rows of tall matmuls; PyTorch releases the GIL inside its
+kernels, so both cores work. On a GPU everything is one group and the helper is off.
 """
 from __future__ import annotations
 
@@ -131,10 +139,9 @@ class ModelRunner:
 
     # ------------------------------------------------------------------------------------------
     def _rms_norm(self, x, weight):
-        dtype = x.dtype
-        x = x.to(torch.float32)
-        x = x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps)
-        return weight * x.to(dtype)
+        if x.dtype != torch.float32:                 # transformers normalises in float32
+            return weight * self._rms_norm(x.to(torch.float32), 1.0).to(x.dtype)
+        return weight * (x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps))
 
     @staticmethod
     def _rope(x, cos, sin):
@@ -169,13 +176,8 @@ class ModelRunner:
         if self._helper is None or x.shape[0] < PARALLEL_ROWS or torch.get_num_threads() != 1:
             return F.linear(x, weight, bias)
         half = x.shape[0] // 2
-        theirs = self._helper.submit(self._linear_rows, x[half:], weight, bias)
+        theirs = self._helper.submit(_in_inference_mode, F.linear, x[half:], weight, bias)
         return torch.cat([F.linear(x[:half], weight, bias), theirs.result()])
-
-    @staticmethod
-    @torch.inference_mode()
-    def _linear_rows(x, weight, bias):
-        return F.linear(x, weight, bias)
 
     def _gather(self, layer: int, flat_blocks: torch.Tensor, num_seqs: int, worker: int = 0):
         """K and V of blocks (flattened [num_seqs * n]) as [num_seqs, n * block_size, kv_heads, head_dim].
@@ -203,14 +205,13 @@ class ModelRunner:
         out = torch.empty_like(q)
         items = b.items
         if self._helper is not None and len(items) > 1 and torch.get_num_threads() == 1:
-            theirs = self._helper.submit(self._attend, layer, items[1::2], q, k, v, out, 1)
+            theirs = self._helper.submit(_in_inference_mode, self._attend, layer, items[1::2], q, k, v, out, 1)
             self._attend(layer, items[0::2], q, k, v, out, 0)
             theirs.result()
         else:
             self._attend(layer, items, q, k, v, out, 0)
         return out.view(q.shape[0], -1)
 
-    @torch.inference_mode()
     def _attend(self, layer: int, items: list, q, k, v, out, worker: int) -> None:
         G = self.num_heads // self.num_kv_heads
         for item in items:
@@ -249,6 +250,12 @@ class _Group:
     mask: torch.Tensor       # [n, 1, 1 or q, S], additive: the query at position p sees keys 0..p
     valid: torch.Tensor | None = None     # [n, q] real queries (q > 1)
     out_rows: torch.Tensor | None = None  # rows[valid]
+
+
+def _in_inference_mode(fn, *args):
+    """Run fn in the helper thread under inference mode (a per-thread setting)."""
+    with torch.inference_mode():
+        return fn(*args)
 
 
 def _additive(allowed: torch.Tensor, dtype) -> torch.Tensor:
