@@ -44,14 +44,14 @@ def corpus_prompts(tokenizer, n: int, length: int = 32) -> list[list[int]]:
     return prompts[::step][:n]
 
 
-def timed_run(engine, prompts, params, batch_size: int) -> tuple[float, int]:
-    """Seconds and output tokens for the workload, batch_size requests at a time."""
-    t0 = time.perf_counter()
+def timed_run(engine, prompts, params, batch_size: int) -> tuple[float, float, int]:
+    """Wall seconds, CPU seconds and output tokens for the workload, batch_size requests at a time."""
+    t0, c0 = time.perf_counter(), time.process_time()
     tokens = 0
     for i in range(0, len(prompts), batch_size):
         outs = engine.generate(prompts[i:i + batch_size], params)
         tokens += sum(len(o.token_ids) for o in outs)
-    return time.perf_counter() - t0, tokens
+    return time.perf_counter() - t0, time.process_time() - c0, tokens
 
 
 def main() -> None:
@@ -96,30 +96,40 @@ def main() -> None:
             e.spec.stats = type(e.spec.stats)()
 
     times = {g: [] for g in engines}
+    cpu = {g: [] for g in engines}
     tokens = {}
     for r in range(args.repeats):
         for g, e in engines.items():
-            dt, tokens[g] = timed_run(e, prompts, params, args.batch_size)
+            dt, dc, tokens[g] = timed_run(e, prompts, params, args.batch_size)
             times[g].append(dt)
-        print(f"repeat {r + 1}: " + ", ".join(f"gamma {g}: {times[g][-1]:.2f} s" for g in engines), flush=True)
+            cpu[g].append(dc)
+        print(f"repeat {r + 1}: " + ", ".join(f"gamma {g}: {times[g][-1]:.2f} s ({cpu[g][-1]:.2f} CPU-s)"
+                                              for g in engines), flush=True)
 
     median = {g: statistics.median(v) for g, v in times.items()}
+    median_cpu = {g: statistics.median(v) for g, v in cpu.items()}
     plain_tps = tokens[0] / median[0]
     plain_steps = engines[0].num_steps - steps_before
     target_step = sum(times[0]) / plain_steps              # seconds per plain engine step
+    target_step_cpu = sum(cpu[0]) / plain_steps
     rows = []
     for g in gammas:
         st = engines[g].spec.stats
         alpha = st.alpha
-        draft_pass = st.draft_decode_seconds / max(st.draft_decode_forwards, 1)
-        c = draft_pass / target_step
+        n = max(st.draft_decode_forwards, 1)
+        c = st.draft_decode_seconds / n / target_step
+        c_cpu = st.draft_decode_cpu_seconds / n / target_step_cpu
         speedup = (tokens[g] / median[g]) / plain_tps
+        speedup_cpu = median_cpu[0] / median_cpu[g] * tokens[g] / tokens[0]
         expected = parts.expected_speedup(alpha, g, c)
+        expected_cpu = parts.expected_speedup(alpha, g, c_cpu)
         rows.append({"gamma": g, "alpha": alpha, "acceptance_rate": st.acceptance_rate,
                      "tokens_per_step": st.mean_tokens_per_step,
                      "expected_tokens_per_step": parts.expected_tokens_per_step(alpha, g),
                      "c": c, "tokens_per_second": tokens[g] / median[g], "speedup": speedup,
-                     "expected_speedup": expected, "fraction_of_expected": speedup / expected})
+                     "expected_speedup": expected, "fraction_of_expected": speedup / expected,
+                     "c_cpu": c_cpu, "speedup_cpu": speedup_cpu, "expected_speedup_cpu": expected_cpu,
+                     "fraction_of_expected_cpu": speedup_cpu / expected_cpu})
 
     print(f"\n{args.num_prompts} corpus prompts x {args.max_tokens} tokens, batch {args.batch_size}, "
           f"temperature {args.temperature}, torch threads {args.threads}; median of {args.repeats} interleaved "
@@ -133,12 +143,19 @@ def main() -> None:
     best = max(rows, key=lambda r: r["speedup"])
     print(f"best: gamma {best['gamma']}, {best['speedup']:.2f}x over plain decoding "
           f"({100 * best['fraction_of_expected']:.0f}% of the expected {best['expected_speedup']:.2f}x)")
+    print("\nthe same in CPU time (what each run cost, whatever else ran on the machine):")
+    print(f"{'gamma':>5s} {'c':>6s} {'speedup':>7s} {'(theory)':>8s} {'of theory':>9s}")
+    for row in rows:
+        print(f"{row['gamma']:5d} {row['c_cpu']:6.3f} {row['speedup_cpu']:6.2f}x {row['expected_speedup_cpu']:7.2f}x "
+              f"{100 * row['fraction_of_expected_cpu']:8.0f}%")
+    print(f"load average (1 min) at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     if args.json:
         Path(args.json).write_text(json.dumps({
             "machine": f"{platform.machine()} {os.cpu_count()} cores", "date": time.strftime("%Y-%m-%d"),
             "command": " ".join(["python", "benchmarks/spec_decode.py", *sys.argv[1:]]),
             "target": str(target), "draft": str(draft), "plain_tokens_per_second": plain_tps,
-            "plain_step_seconds": target_step, "times": {str(k): v for k, v in times.items()}, "rows": rows,
+            "plain_step_seconds": target_step, "times": {str(k): v for k, v in times.items()},
+            "cpu_seconds": {str(k): v for k, v in cpu.items()}, "load_average": os.getloadavg(), "rows": rows,
         }, indent=2))
 
 

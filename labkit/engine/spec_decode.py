@@ -38,6 +38,7 @@ class SpecStats:
     target_forwards: int = 0
     draft_decode_forwards: int = 0   # draft passes without prompt chunks, and their wall time:
     draft_decode_seconds: float = 0.0  # the cost of one proposal (for the cost ratio c)
+    draft_decode_cpu_seconds: float = 0.0  # the same in CPU time (steadier on a busy machine)
     target_seconds: float = 0.0
 
     @property
@@ -92,11 +93,12 @@ class SpecDecoder:
         for s, t in zip(seqs, tokens):
             drafts[s].append(t)
 
-    def _time_draft(self, t0: float, decode_only: bool = True) -> None:
+    def _time_draft(self, t0: tuple[float, float], decode_only: bool = True) -> None:
         self.stats.draft_forwards += 1
         if decode_only:
             self.stats.draft_decode_forwards += 1
-            self.stats.draft_decode_seconds += time.perf_counter() - t0
+            self.stats.draft_decode_seconds += time.perf_counter() - t0[0]
+            self.stats.draft_decode_cpu_seconds += time.process_time() - t0[1]
 
     def step(self, scheduled: dict[Sequence, int]):
         """Runs one speculative step. Returns (verify results by sequence, logits of the prefill
@@ -117,7 +119,7 @@ class SpecDecoder:
             if k:
                 proposing.append(s)
         if inputs:
-            t0 = time.perf_counter()
+            t0 = time.perf_counter(), time.process_time()
             logits = self.draft.forward(inputs)
             if proposing:
                 self._propose(proposing, logits, drafts, draft_probs)
@@ -126,7 +128,7 @@ class SpecDecoder:
         for j in range(1, max(verify.values(), default=0)):
             seqs = [s for s, k in verify.items() if k > j]
             L = [len(s.token_ids) - 1 for s in seqs]
-            t0 = time.perf_counter()
+            t0 = time.perf_counter(), time.process_time()
             logits = self.draft.forward([SeqInput([drafts[s][-1]], l + j, s.block_table, 1)
                                          for s, l in zip(seqs, L)])
             self._propose(seqs, logits, drafts, draft_probs)
