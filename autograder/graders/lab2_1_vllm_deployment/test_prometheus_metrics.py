@@ -131,7 +131,7 @@ def check_quantile(student, q, buckets, why=""):
 metric_names = st.from_regex(r"\A[a-zA-Z_:][a-zA-Z0-9_:]{0,12}\Z")
 label_names = st.from_regex(r"\A[a-zA-Z_][a-zA-Z0-9_]{0,12}\Z").filter(lambda n: n != "le")
 label_values = st.one_of(
-    st.text(st.characters(blacklist_categories=("Cs",)), max_size=8),
+    st.text(st.characters(exclude_categories=("Cs",)), max_size=8),
     st.sampled_from(['a,b', 'x}y', 'k="v"', '\\', '\\n', '\n', 'C:\\dir\\', '"quoted"', '# not a comment',
                      '1 2 3', 'line\u2028sep', '', 'le', '{}', 'model=a,b="c"']))
 values = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(-10**12, 10**12).map(float))
@@ -147,7 +147,7 @@ def expositions(draw):
     lines, want = [], []
     for name, series in families:
         if draw(st.booleans()):
-            doc = draw(st.text(st.characters(blacklist_categories=("Cs",)), max_size=10))
+            doc = draw(st.text(st.characters(exclude_categories=("Cs",)), max_size=10))
             lines.append(f"# HELP {name} " + doc.replace("\\", "\\\\").replace("\n", "\\n"))
         if draw(st.booleans()):
             lines.append(f"# TYPE {name} " + draw(st.sampled_from(["counter", "gauge", "untyped", "summary"])))

@@ -23,7 +23,7 @@ HEAD = {"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 170000
 
 # Characters str.splitlines() treats as line breaks although SSE does not (JSON leaves them unescaped).
 NOT_EOL = "\x85\u2028\u2029"
-plain_text = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters=NOT_EOL), max_size=6)
+plain_text = st.text(st.characters(exclude_categories=("Cs",), exclude_characters=NOT_EOL), max_size=6)
 tricky = st.sampled_from(["[DONE]", "data: x", "\n\n", "\r\n", "é", "你好", "🙂", ": no comment", "\\", '"',
                           "event: error", "a:b"])
 piece = st.one_of(plain_text, tricky)
