@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -75,8 +76,16 @@ def check_solutions() -> list[str]:
 
 # -- release ----------------------------------------------------------------------------------------
 
+def nbgrader_env(extra: dict | None = None) -> dict:
+    """The environment for an nbgrader subprocess: nbgrader runs the `alembic` script of this Python's
+    environment, so its bin/ must be on PATH even when the venv was not activated."""
+    bin_dir = os.path.dirname(sys.executable)
+    return {**os.environ, "PATH": bin_dir + os.pathsep + os.environ.get("PATH", ""), **(extra or {})}
+
+
 def _nbgrader(args: list[str], cwd: Path) -> None:
-    proc = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=cwd, capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=cwd, capture_output=True, text=True,
+                          env=nbgrader_env())
     if proc.returncode != 0:
         raise RuntimeError(f"nbgrader {' '.join(args)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
 

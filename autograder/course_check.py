@@ -27,7 +27,7 @@ def _step(msg: str) -> None:
 
 def run_nbgrader(args: list[str], course: Path) -> None:
     proc = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, text=True,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=build_mod.nbgrader_env())
     if proc.returncode != 0:
         raise SystemExit(f"nbgrader {' '.join(args)} failed:\n{proc.stdout[-4000:]}")
 

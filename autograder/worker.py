@@ -217,11 +217,14 @@ def _clip(text: str, limit: int = 500) -> str:
 
 def _configure_hypothesis() -> None:
     try:
-        from hypothesis import HealthCheck, settings
+        from hypothesis import HealthCheck, Phase, settings
     except ImportError:  # pragma: no cover
         return
+    # No "explain" phase and one bug per test: a failing submission gets its shrunk counterexample in
+    # seconds instead of running into the per-test time limit.
     settings.register_profile("grading", derandomize=True, deadline=None, database=None, print_blob=False,
-                              suppress_health_check=list(HealthCheck))
+                              suppress_health_check=list(HealthCheck), report_multiple_bugs=False,
+                              phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink])
     settings.load_profile("grading")
 
 

@@ -4,4 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh
+export PATH="$PWD/.venv/bin:$PATH"   # nbgrader calls the venv's alembic script
 exec .venv/bin/python -m autograder course-check "$@"

@@ -3,6 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh
+export PATH="$PWD/.venv/bin:$PATH"   # nbgrader calls the venv's alembic script
 export PYTHONHASHSEED=0 MPLBACKEND=Agg TOKENIZERS_PARALLELISM=false
 # Build the tiny models once up front (cached), so no test pays for it inside a timeout.
 .venv/bin/python -c "from labkit.models import tiny_models; tiny_models()" 2>/dev/null \

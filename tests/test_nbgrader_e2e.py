@@ -18,7 +18,7 @@ import pytest
 
 from autograder.authoring import grade_cell, md, notebook, save, setup, solution
 
-from autograder.build import make_course_dir
+from autograder.build import make_course_dir, nbgrader_env
 
 DEMO_GRADERS = Path(__file__).parent / "fixtures" / "demo_graders"
 LAB = "demo_lab"
@@ -81,7 +81,7 @@ def nbgrader(args, course, env):
 def graded_class(tmp_path_factory):
     course = make_course_dir(tmp_path_factory.mktemp("course"), labs_=[])
     save(demo_notebook(), course / "source" / LAB / "demo.ipynb")
-    env = {**os.environ, "AUTOGRADER_GRADERS_DIRS": str(DEMO_GRADERS)}
+    env = nbgrader_env({"AUTOGRADER_GRADERS_DIRS": str(DEMO_GRADERS)})
     nbgrader(["generate_assignment", LAB, "--force"], course, env)
     released = nbformat.read(str(course / "release" / LAB / "demo.ipynb"), as_version=4)
     for student, (total_src, counter_src, _) in STUDENTS.items():
