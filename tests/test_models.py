@@ -208,7 +208,9 @@ def test_vllm_greedy_matches_transformers(tiny, hf_models, tokenizer, tmp_path):
     script = tmp_path / "run_vllm.py"
     script.write_text(VLLM_SCRIPT)
     out = tmp_path / "out.json"
-    env = {**os.environ, "VLLM_CPU_KVCACHE_SPACE": "", "TOKENIZERS_PARALLELISM": "false"}
+    # kv_cache_memory_bytes sizes the cache; an empty VLLM_CPU_KVCACHE_SPACE would crash vLLM's worker (int('')).
+    env = {k: v for k, v in os.environ.items() if k != "VLLM_CPU_KVCACHE_SPACE"}
+    env["TOKENIZERS_PARALLELISM"] = "false"
     proc = subprocess.run([sys.executable, str(script), str(tiny.target), json.dumps(PROMPTS), str(out)],
                           capture_output=True, text=True, timeout=300, env=env)
     assert proc.returncode == 0, proc.stderr[-4000:]
