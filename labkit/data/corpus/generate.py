@@ -148,6 +148,7 @@ EN_TOPICS: dict[str, list[str]] = {
     ],
 }
 
+EN_PLURAL_TOPICS = {"serving metrics", "attention kernels"}
 EN_OPENERS = [
     "This note is about {topic}.",
     "Here is a short explanation of {topic}.",
@@ -183,7 +184,9 @@ def _numeric_en(rng: random.Random) -> str:
 
 def en_document(rng: random.Random) -> str:
     topic = rng.choice(list(EN_TOPICS))
-    out = [rng.choice(EN_OPENERS).format(topic=topic), *_run(rng, EN_TOPICS[topic], 3, 7)]
+    out = _run(rng, EN_TOPICS[topic], 3, 7)
+    if rng.random() < 0.5:
+        out.insert(0, rng.choice(EN_OPENERS).format(topic=topic))
     if rng.random() < 0.1:
         out.append(_numeric_en(rng))
     return " ".join(out)
@@ -265,6 +268,7 @@ def zh_document(rng: random.Random) -> str:
 
 # ---------------------------------------------------------------- chat-formatted Q&A
 EN_QUESTIONS = [
+    "What {is_are} {topic}?",
     "What should I know about {topic}?",
     "Can you explain {topic}?",
     "Why should I care about {topic}?",
@@ -277,7 +281,8 @@ ZH_QUESTIONS = ["什麼是{topic}？", "請解釋{topic}。", "為什麼{topic}�
 def chat_document(rng: random.Random) -> str:
     if rng.random() < 0.75:
         topic = rng.choice(list(EN_TOPICS))
-        q = rng.choice(EN_QUESTIONS).format(topic=topic)
+        is_are = "are" if topic in EN_PLURAL_TOPICS else "is"
+        q = rng.choice(EN_QUESTIONS).format(topic=topic, is_are=is_are)
         a = " ".join(EN_TOPICS[topic][:3])
     else:
         topic = rng.choice(list(ZH_TOPICS))
