@@ -565,6 +565,12 @@ def _load(path: Path) -> TinyModels:
                       alpha=info["alpha"], build_seconds=info["build_seconds"])
 
 
+def cache_path(recipe: BuildRecipe | None = None, home: Path | str | None = None) -> Path:
+    """Where the tiny models of ``recipe`` live (or will live) under ``home`` (``$LABKIT_HOME``)."""
+    root = Path(home).expanduser() if home is not None else labkit_home()
+    return root / "models" / f"tiny-{(recipe or DEFAULT_RECIPE).key()}"
+
+
 def build_tiny_models(force: bool = False, recipe: BuildRecipe | None = None, home: Path | str | None = None,
                       verbose: bool = True) -> TinyModels:
     """Build (or find in the cache) the tiny tokenizer, target and draft.
@@ -579,11 +585,9 @@ def build_tiny_models(force: bool = False, recipe: BuildRecipe | None = None, ho
 
     recipe = recipe or DEFAULT_RECIPE
     log = (lambda msg: print(msg, flush=True)) if verbose else (lambda msg: None)
-    models_dir = Path(home).expanduser() if home is not None else labkit_home()
-    models_dir = models_dir / "models"
+    final = cache_path(recipe, home)
+    models_dir, key = final.parent, recipe.key()
     models_dir.mkdir(parents=True, exist_ok=True)
-    key = recipe.key()
-    final = models_dir / f"tiny-{key}"
     if not force and (final / "build.json").is_file():
         return _load(final)
     with FileLock(str(models_dir / f".tiny-{key}.lock")):
@@ -623,11 +627,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m labkit.models", description=__doc__.split("\n\n")[0])
     parser.add_argument("--force", action="store_true", help="rebuild even if cached")
     args = parser.parse_args(argv)
-    t0 = time.perf_counter()
+    cached = not args.force and (cache_path() / "build.json").is_file()
     tm = build_tiny_models(force=args.force)
     info = json.loads((tm.root / "build.json").read_text())
-    print(f"\ntiny models ({'built' if time.perf_counter() - t0 > 5 else 'cached'}; "
-          f"build took {tm.build_seconds:.1f} s on {info['threads']} threads)")
+    print(f"\ntiny models ({'cached' if cached else 'built now'}; the build took {tm.build_seconds:.1f} s "
+          f"wall, {info['build_cpu_seconds']:.0f} s CPU, {info['threads']} threads)")
     rows = [("target", tm.target, info["params"]["target"]), ("draft", tm.draft, info["params"]["draft"]),
             ("tokenizer", tm.tokenizer, None)]
     for name, path, params in rows:

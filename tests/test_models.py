@@ -19,9 +19,9 @@ from labkit import models as M
 
 REPO = Path(__file__).resolve().parents[1]
 
-# Measured with the default recipe (see the build.json of a build): greedy 0.XX, sampling 0.XX.
-GREEDY_ALPHA_FLOOR = 0.5
-SAMPLING_ALPHA_FLOOR = 0.5
+# Measured with the default recipe (build.json of a build): greedy 0.963, sampling 0.875.
+GREEDY_ALPHA_FLOOR = 0.85
+SAMPLING_ALPHA_FLOOR = 0.75
 
 # A shortened recipe: enough to check determinism and caching in a few seconds.
 SHORT = dataclasses.replace(M.DEFAULT_RECIPE, target_steps=6, draft_extra_steps=2, warmup_steps=2,
@@ -118,12 +118,15 @@ def test_tokenizer_round_trips_any_text(tokenizer, text):
     assert tokenizer.decode(ids) == text
 
 
-@settings(max_examples=100, deadline=None)
-@given(st.binary(min_size=1, max_size=64))
-def test_tokenizer_is_byte_level(tokenizer, data):
-    text = data.decode("utf-8", errors="surrogateescape").encode("utf-8", errors="replace").decode("utf-8")
-    ids = tokenizer.encode(text, add_special_tokens=False)
-    assert ids and M.UNK_ID not in ids and max(ids) < M.get_preset("tiny-target").vocab_size
+def test_tokenizer_is_byte_level(tokenizer):
+    from tokenizers.pre_tokenizers import ByteLevel
+
+    vocab = tokenizer.get_vocab()
+    assert set(ByteLevel.alphabet()) <= vocab.keys()  # one token per byte value: nothing is <unk>
+    assert len(tokenizer) == M.get_preset("tiny-target").vocab_size
+    rare = "\x00\x7f\u200b\U0001f600\U00020000\U0010fffd"  # control, zero-width, emoji, CJK ext. B, plane 16
+    ids = tokenizer.encode(rare, add_special_tokens=False)
+    assert M.UNK_ID not in ids and tokenizer.decode(ids) == rare
 
 
 def test_tokenizer_specials_and_chat_template(tokenizer):
@@ -145,8 +148,8 @@ def test_tokenizer_specials_and_chat_template(tokenizer):
 PROMPTS = [
     "This note is about",
     "Let us look at speculative decoding.",
-    "接下來說明 KV cache。",
-    "An efficient inference server depends on",
+    "這一段介紹量化。",
+    "[INST] What is the KV cache? [/INST]",
 ]
 
 
@@ -196,9 +199,11 @@ if __name__ == "__main__":
     llm = LLM(model=model, dtype="float32", enforce_eager=True, max_model_len=512, max_num_seqs=4,
               kv_cache_memory_bytes=64 * 2**20, seed=0)
     res = llm.generate(prompts, SamplingParams(temperature=0.0, max_tokens=32, ignore_eos=True))
+    res += llm.chat([{"role": "user", "content": CHAT_QUESTION}], SamplingParams(temperature=0.0, max_tokens=80))
     json.dump([{"prompt_ids": list(r.prompt_token_ids), "ids": list(r.outputs[0].token_ids)} for r in res],
               open(out, "w"))
 """
+CHAT_QUESTION = "What is PagedAttention?"
 
 
 @pytest.mark.vllm
@@ -206,7 +211,7 @@ if __name__ == "__main__":
 def test_vllm_greedy_matches_transformers(tiny, hf_models, tokenizer, tmp_path):
     pytest.importorskip("vllm")
     script = tmp_path / "run_vllm.py"
-    script.write_text(VLLM_SCRIPT)
+    script.write_text(VLLM_SCRIPT.replace("CHAT_QUESTION", repr(CHAT_QUESTION)))
     out = tmp_path / "out.json"
     # kv_cache_memory_bytes sizes the cache; an empty VLLM_CPU_KVCACHE_SPACE would crash vLLM's worker (int('')).
     env = {k: v for k, v in os.environ.items() if k != "VLLM_CPU_KVCACHE_SPACE"}
@@ -214,11 +219,17 @@ def test_vllm_greedy_matches_transformers(tiny, hf_models, tokenizer, tmp_path):
     proc = subprocess.run([sys.executable, str(script), str(tiny.target), json.dumps(PROMPTS), str(out)],
                           capture_output=True, text=True, timeout=300, env=env)
     assert proc.returncode == 0, proc.stderr[-4000:]
-    got = json.loads(out.read_text())
+    *got, chat = json.loads(out.read_text())
     expected = _hf_greedy(hf_models["target"], tokenizer, PROMPTS)
-    for prompt, g, e in zip(PROMPTS, got, expected):
+    for prompt, g, e in zip(PROMPTS, got, expected, strict=True):
         assert g["prompt_ids"] == tokenizer(prompt)["input_ids"]
         assert g["ids"] == e, f"{prompt!r}: vLLM {tokenizer.decode(g['ids'])!r} != HF {tokenizer.decode(e)!r}"
+    # /v1/chat/completions path: vLLM renders the tokenizer's chat template like transformers does
+    x = tokenizer.apply_chat_template([{"role": "user", "content": CHAT_QUESTION}], add_generation_prompt=True,
+                                      return_tensors="pt", return_dict=True)
+    assert chat["prompt_ids"] == x["input_ids"][0].tolist()
+    y = hf_models["target"].generate(**x, max_new_tokens=80, do_sample=False)[0, x["input_ids"].shape[1]:]
+    assert chat["ids"] == y.tolist() and chat["ids"][-1] == M.EOS_ID
 
 
 # ---------------------------------------------------------------------------- presets

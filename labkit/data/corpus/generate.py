@@ -295,7 +295,7 @@ def chat_document(rng: random.Random) -> str:
 def generate(seed: int = SEED) -> dict[str, str]:
     """Return {file name: text}; the same seed always gives the same bytes."""
     rng = random.Random(seed)
-    sizes = {"en.txt": (en_document, 500), "zh.txt": (zh_document, 200), "chat.txt": (chat_document, 250)}
+    sizes = {"en.txt": (en_document, 420), "zh.txt": (zh_document, 170), "chat.txt": (chat_document, 420)}
     return {name: "\n".join(fn(rng) for _ in range(n)) + "\n" for name, (fn, n) in sizes.items()}
 
 
