@@ -280,3 +280,20 @@ def test_get_preset_error_lists_valid_names():
         M.get_preset("llama-9")
     msg = str(err.value)
     assert "llama-9" in msg and all(name in msg for name in M.PRESETS)
+
+
+# ---------------------------------------------------------------------------- paths and CLI
+
+
+def test_labkit_home_and_cheap_import(tmp_path, monkeypatch):
+    monkeypatch.setenv("LABKIT_HOME", str(tmp_path))
+    assert M.cache_path().parent == tmp_path / "models"
+    code = "import sys, labkit.models; print('torch' in sys.modules, 'transformers' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True)
+    assert out.stdout.split() == ["False", "False"]
+
+
+def test_cli_reports_cached_models(tiny, capsys):
+    assert M.main([]) == 0
+    out = capsys.readouterr().out
+    assert "cached" in out and str(tiny.target) in out and "greedy" in out
