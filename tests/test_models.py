@@ -107,6 +107,17 @@ def test_default_build_reports_alpha_and_time(tiny):
         assert info["params"][name] == M.get_preset(f"tiny-{name}").params()
 
 
+def test_corpus_is_reproducible_from_its_generator():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("corpus_generate", M.CORPUS_DIR / "generate.py")
+    gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen)
+    shipped = {name: (M.CORPUS_DIR / name).read_text(encoding="utf-8") for name in M.CORPUS_FILES}
+    assert gen.generate() == shipped
+    assert 100_000 < sum(len(t.encode()) for t in shipped.values()) < 400_000
+
+
 # ---------------------------------------------------------------------------- tokenizer
 
 
