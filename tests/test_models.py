@@ -227,6 +227,7 @@ def test_vllm_greedy_matches_transformers(tiny, hf_models, tokenizer, tmp_path):
     # kv_cache_memory_bytes sizes the cache; an empty VLLM_CPU_KVCACHE_SPACE would crash vLLM's worker (int('')).
     env = {k: v for k, v in os.environ.items() if k != "VLLM_CPU_KVCACHE_SPACE"}
     env["TOKENIZERS_PARALLELISM"] = "false"
+    env["VLLM_ENABLE_V1_MULTIPROCESSING"] = "0"  # engine in-process: starts ~2.5x faster on 2 cores
     proc = subprocess.run([sys.executable, str(script), str(tiny.target), json.dumps(PROMPTS), str(out)],
                           capture_output=True, text=True, timeout=300, env=env)
     assert proc.returncode == 0, proc.stderr[-4000:]
