@@ -135,16 +135,36 @@ def release_diff(lab: str, generated: Path) -> list[str]:
     return problems
 
 
-def build(check: bool = False) -> list[str]:
-    """Regenerate release/ and solutions/ (``check``: only report what differs)."""
+def write_release(lab: str, generated: Path) -> None:
+    """Copy a generated release into release/<lab> file by file (a kernel whose cwd is that folder keeps
+    working), then remove files that are no longer generated."""
+    committed = RELEASE / lab
+    want = {p.relative_to(generated) for p in generated.rglob("*") if p.is_file()}
+    for rel in sorted(want):
+        dest = committed / rel
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        if not dest.exists() or dest.read_bytes() != (generated / rel).read_bytes():
+            shutil.copyfile(generated / rel, dest)
+    if committed.exists():
+        for p in committed.rglob("*"):
+            if p.is_file() and p.relative_to(committed) not in want:
+                p.unlink()
+
+
+def build(check: bool = False, lab: str | None = None) -> list[str]:
+    """Regenerate release/ and solutions/ (``check``: only report what differs; ``lab``: only that lab's
+    release, solutions/ is always regenerated as a whole)."""
+    selected = [lab] if lab else labs()
+    unknown = [name for name in selected if name not in labs()]
+    if unknown:
+        raise SystemExit(f"no lab named {unknown[0]!r} under source/ (labs: {', '.join(labs()) or 'none'})")
     problems = check_solutions() if check else (write_solutions() and [])
     with tempfile.TemporaryDirectory(prefix="course-build-") as tmp:
-        course = make_course_dir(Path(tmp))
-        for lab in labs():
-            generated = generate_release(lab, course)
+        course = make_course_dir(Path(tmp), selected)
+        for name in selected:
+            generated = generate_release(name, course)
             if check:
-                problems += release_diff(lab, generated)
+                problems += release_diff(name, generated)
             else:
-                shutil.rmtree(RELEASE / lab, ignore_errors=True)
-                shutil.copytree(generated, RELEASE / lab)
+                write_release(name, generated)
     return problems

@@ -2,7 +2,7 @@
 
     python -m autograder grade PATH [--workers N] [--out DIR]   # a notebook, a submission folder or a class folder
     python -m autograder selfcheck [--lab LAB]                  # solutions score full marks, release stubs score 0
-    python -m autograder build [--check]                        # regenerate (or check) release/ and solutions/
+    python -m autograder build [--check] [--lab LAB]            # regenerate (or check) release/ and solutions/
     python -m autograder course-check                           # the instructor's "does my course work" run
 """
 from __future__ import annotations
@@ -126,7 +126,7 @@ def cmd_selfcheck(args) -> int:
 
 
 def cmd_build(args) -> int:
-    problems = build_mod.build(check=args.check)
+    problems = build_mod.build(check=args.check, lab=args.lab)
     for p in problems:
         print(p)
     if args.check:
@@ -157,6 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     s.set_defaults(func=cmd_selfcheck)
     b = sub.add_parser("build", help="regenerate release/ and solutions/ from source/")
     b.add_argument("--check", action="store_true", help="only report what is out of sync")
+    b.add_argument("--lab", help="only this lab's release/ (solutions/ is always regenerated)")
     b.set_defaults(func=cmd_build)
     c = sub.add_parser("course-check", help="build models and artefacts, autograde reference and blank "
                                             "submissions of every lab with nbgrader, print the grade table")

@@ -1,7 +1,9 @@
 """Extract a student's exercise code from a notebook, by nbgrader ``grade_id``.
 
 One exercise becomes one Python module: every ``setup_*`` cell of the notebook, then the solution
-cells the exercise names, in notebook order. The same function produces ``solutions/`` from
+cells the exercise names, in notebook order. When grading, the setup cells come from the course's own
+copy of the notebook (they are locked course code, run outside the student import guard) and only the
+solution cells come from the submission. The same function produces ``solutions/`` from
 ``source/`` and the code a student's notebook is graded on (see docs/instructor/exercise_contract.md).
 """
 from __future__ import annotations
@@ -14,7 +16,7 @@ import nbformat
 
 SETUP_PREFIX = "setup_"
 TEST_PREFIX = "test_"
-_SOLUTION_MARKERS = re.compile(r"^\s*###\s*(BEGIN|END) SOLUTION\s*$", re.MULTILINE)
+_SOLUTION_MARKERS = re.compile(r"^[ \t]*###[ \t]*(BEGIN|END) SOLUTION[ \t]*(\n|$)", re.MULTILINE)
 _HIDDEN_REGION = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS[ \t]*\n?",
                             re.MULTILINE | re.DOTALL)
 
@@ -100,17 +102,32 @@ def cell_code(cell) -> str:
     return neutralize_ipython(strip_solution_markers(cell.get("source", ""))).rstrip() + "\n"
 
 
-def exercise_code(nb, exercises: list[str], origin: str = "notebook") -> str:
-    """The module text for ``exercises``: all setup cells, then those solution cells, in order."""
+def setup_code(nb, origin: str = "notebook") -> str:
+    """Every ``setup_*`` cell of the notebook, in order: the course's own code, run before any exercise."""
+    parts = [f"# Setup cells of {origin}\n"]
+    for cell in nb.cells:
+        if is_setup_cell(cell):
+            parts.append(f"\n# --- cell: {grade_id(cell)} ---\n" + cell_code(cell))
+    return "".join(parts)
+
+
+def solution_code(nb, exercises: list[str], origin: str = "notebook") -> str:
+    """The solution cells named by ``exercises``, in notebook order (the part a student writes)."""
     cells = {grade_id(c): c for c in nb.cells if is_solution_cell(c)}
     missing = [e for e in exercises if e not in cells]
     if missing:
         raise ExtractionError(
             f"{origin}: no solution cell with grade_id {', '.join(map(repr, missing))} "
             f"(found: {', '.join(sorted(cells)) or 'none'}). Was the cell deleted or its metadata edited?")
-    parts = [f"# Extracted from {origin}: setup cells + exercise {', '.join(exercises)}\n"]
+    parts = [f"# Extracted from {origin}: exercise {', '.join(exercises)}\n"]
     for cell in nb.cells:
-        gid = grade_id(cell)
-        if is_setup_cell(cell) or (is_solution_cell(cell) and gid in exercises):
-            parts.append(f"\n# --- cell: {gid} ---\n" + cell_code(cell))
+        if is_solution_cell(cell) and grade_id(cell) in exercises:
+            parts.append(f"\n# --- cell: {grade_id(cell)} ---\n" + cell_code(cell))
     return "".join(parts)
+
+
+def exercise_code(nb, exercises: list[str], origin: str = "notebook") -> str:
+    """One module for ``exercises``: all setup cells, then those solution cells (how solutions/ is written)."""
+    solutions = solution_code(nb, exercises, origin).split("\n", 1)[1]
+    setup = setup_code(nb, origin).split("\n", 1)[1]
+    return f"# Extracted from {origin}: setup cells + exercise {', '.join(exercises)}\n" + setup + solutions

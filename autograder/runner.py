@@ -17,6 +17,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from . import extract
@@ -72,14 +73,21 @@ def _read_events(fd: int, nonce: str, events: list[dict]) -> None:
                 events.append(event)
 
 
-def run_grader(grader: Grader, code: str, origin: str = "submission") -> ExerciseResult:
-    """Grade ``code`` (an extracted exercise module) with ``grader`` in a fresh, limited process."""
+def run_grader(grader: Grader, code: str, origin: str = "submission", setup: str | None = None) -> ExerciseResult:
+    """Grade ``code`` (an extracted exercise module) with ``grader`` in a fresh, limited process.
+
+    ``setup``: the course's setup cells, run first in the same module as trusted course code (outside the
+    student import guard). Without it, ``code`` is expected to hold the setup cells itself."""
     result = ExerciseResult(grader.grade_id, grader.lab, grader.points,
                             tests=[TestResult(n, n, p) for n, p in grader.tests])
     start = time.monotonic()
     with tempfile.TemporaryDirectory(prefix=f"grade-{grader.grade_id}-") as tmp:
         code_path = os.path.join(tmp, "student_submission.py")
         Path(code_path).write_text(code, encoding="utf-8")
+        setup_path = None
+        if setup is not None:
+            setup_path = os.path.join(tmp, "course_setup.py")
+            Path(setup_path).write_text(setup, encoding="utf-8")
         nonce = secrets.token_hex(16)
         read_fd, write_fd = os.pipe()
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")]),
@@ -95,7 +103,7 @@ def run_grader(grader: Grader, code: str, origin: str = "submission") -> Exercis
                    threading.Thread(target=_drain, args=(proc.stdout, output), daemon=True)]
         for t in readers:
             t.start()
-        job = {"code_path": code_path, "grader_path": str(grader.path), "nonce": nonce, "result_fd": write_fd,
+        job = {"code_path": code_path, "setup_path": setup_path, "grader_path": str(grader.path), "nonce": nonce, "result_fd": write_fd,
                "memory_mb": grader.memory_mb, "test_timeout_s": grader.test_timeout_s, "origin": origin}
         try:
             proc.stdin.write((json.dumps(job) + "\n").encode())
@@ -159,28 +167,55 @@ def _score(result: ExerciseResult, events: list[dict], timed_out: bool, grader: 
 
 # -- notebooks -------------------------------------------------------------------------------------
 
+def course_notebook(grader: Grader):
+    """The course's own copy of the notebook holding ``grader``'s grade cell (release/, else source/)."""
+    for folder in (REPO_ROOT / "release" / grader.lab, REPO_ROOT / "source" / grader.lab):
+        for path in sorted(folder.glob("*.ipynb")):
+            nb = _course_notebook(str(path), path.stat().st_mtime)
+            if any(c.grade_id == grader.grade_id for c in extract.grade_cells(nb)):
+                return nb, path
+    return None, None
+
+
+@lru_cache(maxsize=64)
+def _course_notebook(path: str, mtime: float):
+    return extract.read_notebook(path)
+
+
+def submission_code(nb, grader: Grader, origin: str) -> tuple[str, str | None]:
+    """(the student's code, the trusted setup code or None) for one exercise of a submitted notebook.
+
+    The setup cells are taken from the course's copy of the notebook when there is one: they are locked
+    course code, so a submission can't change them, and they may import what student code may not."""
+    course_nb, course_path = course_notebook(grader)
+    if course_nb is None:
+        return extract.exercise_code(nb, list(grader.exercises), origin), None
+    setup = extract.setup_code(course_nb, course_path.relative_to(REPO_ROOT).as_posix())
+    return extract.solution_code(nb, list(grader.exercises), origin), setup
+
+
 def grade_notebook(nb, origin: str = "notebook", workers: int = 1,
                    only: set[str] | None = None) -> list[ExerciseResult]:
     """Grade every grade cell of ``nb`` that has a hidden grader (``only``: restrict to these grade_ids)."""
-    jobs: list[tuple[Grader, str | None, str]] = []
+    jobs: list[tuple[Grader, str | None, str | None, str]] = []
     for cell in extract.grade_cells(nb):
         grader = grader_for(cell.grade_id)
         if grader is None or (only is not None and cell.grade_id not in only):
             continue
         try:
-            code = extract.exercise_code(nb, list(grader.exercises), origin)
-            jobs.append((grader, code, ""))
+            code, setup = submission_code(nb, grader, origin)
+            jobs.append((grader, code, setup, ""))
         except extract.ExtractionError as exc:
-            jobs.append((grader, None, str(exc)))
+            jobs.append((grader, None, None, str(exc)))
 
     def run(job):
-        grader, code, problem = job
+        grader, code, setup, problem = job
         if code is None:
             res = ExerciseResult(grader.grade_id, grader.lab, grader.points,
                                  tests=[TestResult(n, n, p, message="not run") for n, p in grader.tests])
             res.error = problem
             return res
-        return run_grader(grader, code, origin)
+        return run_grader(grader, code, origin, setup=setup)
 
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         return list(pool.map(run, jobs))

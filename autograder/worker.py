@@ -89,6 +89,11 @@ class GradingPlugin:
         self.student_path = job["code_path"]
         with open(self.student_path, encoding="utf-8") as fh:
             self.code_lines = fh.read().splitlines()
+        self.setup_path = job.get("setup_path")
+        self.setup_text = ""
+        if self.setup_path:
+            with open(self.setup_path, encoding="utf-8") as fh:
+                self.setup_text = fh.read()
         self.module: types.ModuleType | None = None
         self.load_error: str | None = None
         self.guard = None
@@ -101,7 +106,7 @@ class GradingPlugin:
         from autograder.guard import TamperGuard, preimport_libraries
         # Libraries rebind their own names when first imported (torch rebinds inspect.getfile): import
         # the watched libraries the submission uses first, so only the submission's own changes count.
-        preimport_libraries("\n".join(self.code_lines))
+        preimport_libraries(self.setup_text + "\n" + "\n".join(self.code_lines))
         self.guard = TamperGuard.snapshot()
         sys.meta_path.insert(0, StudentImportGuard(self.student_path))
         self._load_student()
@@ -119,6 +124,8 @@ class GradingPlugin:
             return
         signal.setitimer(signal.ITIMER_REAL, float(self.job["test_timeout_s"]))
         try:
+            if self.setup_text and not self._run_setup(module):
+                return
             exec(code, module.__dict__)
             module.__dict__.setdefault("__getattr__", _missing_name)
             self.module = module
@@ -129,6 +136,19 @@ class GradingPlugin:
             self.load_error = f"your code raised {describe(exc, self)} when it was loaded"
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
+
+    def _run_setup(self, module: types.ModuleType) -> bool:
+        """The course's setup cells: trusted code, compiled under their own file name so the student
+        import guard lets them import what they need. False (with a load error) if they fail."""
+        try:
+            exec(compile(self.setup_text, self.setup_path, "exec"), module.__dict__)
+            return True
+        except GraderTimeout:
+            raise
+        except BaseException as exc:  # noqa: BLE001
+            self.load_error = (f"the course's setup cells failed with {type(exc).__name__}: {exc} "
+                               "(not your code: tell your instructor)")
+            return False
 
     def _check_tampering(self, when: str) -> None:
         if self.guard is not None and not self.tampered:

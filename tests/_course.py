@@ -36,11 +36,13 @@ def grader_of_exercise(exercise: str):
     raise LookupError(f"no grader lists exercise {exercise!r} in EXERCISES")
 
 
-def code_with_variant(exercise: str, variant_src: str) -> tuple[object, str]:
-    """(grader, extracted code) for the exercise's notebook with its solution cell replaced by ``variant_src``."""
+def code_with_variant(exercise: str, variant_src: str) -> tuple[object, str, str]:
+    """(grader, the student's code, the course setup code) for the exercise's notebook with its solution
+    cell replaced by ``variant_src``, extracted as ``autograder grade`` extracts a submission."""
     grader = grader_of_exercise(exercise)
     nb = copy.deepcopy(extract.read_notebook(exercise_home()[exercise]))
     for cell in nb.cells:
         if extract.is_solution_cell(cell) and extract.grade_id(cell) == exercise:
             cell.source = variant_src
-    return grader, extract.exercise_code(nb, list(grader.exercises), f"corpus:{exercise}")
+    return grader, extract.solution_code(nb, list(grader.exercises), f"corpus:{exercise}"), \
+        extract.setup_code(nb, f"setup of {exercise_home()[exercise].name}")

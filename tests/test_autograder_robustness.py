@@ -74,3 +74,50 @@ def test_importing_a_library_is_not_tampering():
     code = "import torch\nimport numpy as np\n" + RIGHT_TOTAL
     result = run_grader(TOTAL, code, origin="imports torch")
     assert result.score == 4, feedback_text(result)
+
+
+TRUSTED_SETUP = ("# --- cell: setup_demo ---\nimport solutions\nfrom autograder.api import as_int\n"
+                 "SETUP_CONSTANT = 7\n")
+
+
+def test_trusted_setup_may_import_what_student_code_may_not():
+    # The course's setup cells run outside the student import guard; the student's code sees their names.
+    code = "def total_tokens(lengths):\n    assert SETUP_CONSTANT == 7\n    return sum(lengths)\n"
+    result = run_grader(TOTAL, code, origin="trusted setup", setup=TRUSTED_SETUP)
+    assert result.score == 4, feedback_text(result)
+
+
+def test_student_code_still_cannot_import_solutions_with_a_trusted_setup():
+    code = "import solutions.lab2_1_vllm_deployment\n" + RIGHT_TOTAL
+    result = run_grader(TOTAL, code, origin="imports solutions", setup=TRUSTED_SETUP)
+    assert result.score == 0 and "not allowed" in feedback_text(result), feedback_text(result)
+
+
+def test_broken_course_setup_is_reported_as_the_course_s_fault():
+    result = run_grader(TOTAL, RIGHT_TOTAL, origin="broken setup", setup="raise RuntimeError('no model')\n")
+    assert result.score == 0
+    assert "course's setup cells failed" in feedback_text(result), feedback_text(result)
+
+
+def test_submission_setup_cells_are_replaced_by_the_course_copy():
+    # A correct solution cell that relies on an edit the student made to a locked setup cell fails: the
+    # grader takes the setup cells from the course's own notebook. The unedited notebook gets full marks.
+    import copy
+
+    from autograder import extract
+    from autograder.runner import grade_notebook
+    from tests._course import SOURCE
+    src = extract.read_notebook(SOURCE / "lab2_1_vllm_deployment" / "02-Basic_Inference.ipynb")
+    edited = copy.deepcopy(src)
+    for cell in edited.cells:
+        if extract.is_setup_cell(cell):
+            cell.source += "\nSTUDENT_EDIT = True\n"
+        if extract.grade_id(cell) == "kv_cache_size":
+            cell.source = "assert STUDENT_EDIT\n" + cell.source
+    scores = {}
+    for name, nb in (("as released", src), ("edited setup", edited)):
+        result = grade_notebook(nb, origin=name, only={"test_kv_cache_size"})[0]
+        scores[name] = (result.score, result.max_points, feedback_text(result))
+    assert scores["as released"][0] == scores["as released"][1], scores["as released"][2]
+    assert scores["edited setup"][0] == 0, scores["edited setup"][2]
+    assert "STUDENT_EDIT" in scores["edited setup"][2], scores["edited setup"][2]

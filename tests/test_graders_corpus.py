@@ -21,8 +21,8 @@ def test_variant_scored_as_expected(path):
     from ._course import code_with_variant
     exercise = path.parent.name
     assert exercise in exercise_home(), f"corpus folder {exercise} names no solution cell in source/"
-    grader, code = code_with_variant(exercise, path.read_text())
-    result = run_grader(grader, code, origin=str(path))
+    grader, code, setup = code_with_variant(exercise, path.read_text())
+    result = run_grader(grader, code, origin=str(path), setup=setup)
     report = feedback_text(result)
     if path.stem.startswith("right_"):
         assert result.score == result.max_points, f"a correct alternative lost points:\n{report}"

@@ -26,7 +26,6 @@ class BlockManager:
     """
 
     def __init__(self, num_blocks: int, block_size: int):
-
         if num_blocks < 0 or block_size < 1:
             raise ValueError(f"need num_blocks >= 0 and block_size >= 1, got {num_blocks}, {block_size}")
         self.num_blocks = num_blocks
@@ -38,12 +37,10 @@ class BlockManager:
 
     def blocks_for(self, num_tokens: int) -> int:
         """Blocks needed for num_tokens tokens: ceil(num_tokens / block_size)."""
-
         return -(-num_tokens // self.block_size)
 
     def _take_block(self) -> int:
         """Take one block from the free pool (ref count 1); OutOfBlocksError if none is free."""
-
         if not self.free_blocks:
             raise OutOfBlocksError("no free KV block left")
         block = self.free_blocks.popleft()
@@ -52,24 +49,20 @@ class BlockManager:
 
     def _release_block(self, block: int) -> None:
         """Drop one reference to block; at 0 it returns to the free pool."""
-
         self.ref_counts[block] -= 1
         if self.ref_counts[block] == 0:
             self.free_blocks.append(block)
 
     def num_free_blocks(self) -> int:
         """How many blocks are free (ref count 0)."""
-
         return len(self.free_blocks)
 
     def can_allocate(self, num_tokens: int) -> bool:
         """Would allocate(new_seq, num_tokens) succeed now?"""
-
         return self.blocks_for(num_tokens) <= self.num_free_blocks()
 
     def allocate(self, seq_id, num_tokens: int) -> list[int]:
         """Blocks for a new sequence of num_tokens tokens (all or nothing); returns its block table."""
-
         if seq_id in self.tables:
             raise ValueError(f"sequence {seq_id!r} already has blocks")
         if num_tokens < 0:
@@ -83,7 +76,6 @@ class BlockManager:
 
     def append_slot(self, seq_id) -> tuple[int, int] | None:
         """One more token: maybe a fresh block; (src, dst) when a shared last block must be copied."""
-
         table, n = self.tables[seq_id], self.lengths[seq_id]
         copy = None
         if n % self.block_size == 0:                 # last block full (or none yet): a fresh block
@@ -98,7 +90,6 @@ class BlockManager:
 
     def fork(self, parent_id, child_id) -> None:
         """child_id shares all of parent_id's blocks and tokens."""
-
         parent = self.tables[parent_id]              # KeyError for an unknown parent
         if child_id in self.tables:
             raise ValueError(f"sequence {child_id!r} already has blocks")
@@ -109,7 +100,6 @@ class BlockManager:
 
     def free(self, seq_id) -> None:
         """Drop the sequence; blocks whose ref count reaches 0 return to the free pool."""
-
         table = self.tables.pop(seq_id)
         del self.lengths[seq_id]
         for block in reversed(table):  # tail first: a prefix cache evicts the end of a prefix first
@@ -117,15 +107,12 @@ class BlockManager:
 
     def block_table(self, seq_id) -> list[int]:
         """A copy of the sequence's block table (physical block ids in token order)."""
-
         return list(self.tables[seq_id])
 
     def num_tokens(self, seq_id) -> int:
         """How many tokens (slots) the sequence holds."""
-
         return self.lengths[seq_id]
 
     def ref_count(self, block_id: int) -> int:
         """How many live sequences hold block_id (0 for a free block)."""
-
         return self.ref_counts[block_id]

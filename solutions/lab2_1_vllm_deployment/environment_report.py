@@ -17,7 +17,6 @@ def environment_report(torch_module=None, version_of=None) -> dict:
     version_of:   distribution name -> version string, raising importlib.metadata.PackageNotFoundError
                   when the package is not installed (None: importlib.metadata.version).
     """
-
     if version_of is None:
         version_of = importlib.metadata.version
 

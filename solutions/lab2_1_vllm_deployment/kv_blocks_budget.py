@@ -28,7 +28,6 @@ def num_kv_blocks(total_memory_bytes, gpu_memory_utilization, weights_bytes, act
     weights_bytes or activation_peak_bytes is negative, or block_size, num_layers, num_kv_heads,
     head_dim or dtype_bytes is less than 1.
     """
-
     if not 0 < gpu_memory_utilization <= 1:
         raise ValueError(f"gpu_memory_utilization must be in (0, 1], got {gpu_memory_utilization}")
     if total_memory_bytes <= 0:
@@ -45,6 +44,7 @@ def num_kv_blocks(total_memory_bytes, gpu_memory_utilization, weights_bytes, act
         return 0
     return int(budget // bytes_per_block)
 
+
 def max_concurrency(num_blocks, block_size, max_model_len) -> float:
     """How many sequences of max_model_len tokens the cache holds at once (vLLM's "Maximum concurrency").
 
@@ -52,7 +52,6 @@ def max_concurrency(num_blocks, block_size, max_model_len) -> float:
     max_concurrency = num_blocks / ceil(max_model_len / block_size)  (a float: 2.5 means two full sequences
     and half of a third). Raises ValueError for num_blocks < 0, block_size < 1 or max_model_len < 1.
     """
-
     if num_blocks < 0 or block_size < 1 or max_model_len < 1:
         raise ValueError("need num_blocks >= 0, block_size >= 1 and max_model_len >= 1")
     blocks_per_seq = -(-max_model_len // block_size)

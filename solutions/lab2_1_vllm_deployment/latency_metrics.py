@@ -25,7 +25,6 @@ def request_latency(arrival: float, token_times) -> dict:
     ValueError if token_times is empty, decreases somewhere, or starts before arrival.
     Equal timestamps are fine (an engine may emit several tokens in one step).
     """
-
     times = [float(t) for t in token_times]
     if not times:
         raise ValueError("token_times is empty: a request without output tokens has no latencies")
@@ -39,9 +38,9 @@ def request_latency(arrival: float, token_times) -> dict:
     tpot = (e2e - ttft) / (len(times) - 1) if len(times) > 1 else None
     return {"ttft": ttft, "e2e": e2e, "tpot": tpot, "itl": itl}
 
+
 def percentile(values, q: float) -> float:
     """The q-th percentile (0 <= q <= 100) of values, linear interpolation; ValueError if empty."""
-
     xs = sorted(float(v) for v in values)
     if not xs:
         raise ValueError("percentile of no values")
@@ -52,6 +51,7 @@ def percentile(values, q: float) -> float:
     hi = min(lo + 1, len(xs) - 1)
     return xs[lo] + (xs[hi] - xs[lo]) * (pos - lo)
 
+
 def latency_summary(requests) -> dict:
     """p50 / p90 / p99 of TTFT, TPOT, ITL and E2E over requests, a list of (arrival, token_times).
 
@@ -59,7 +59,6 @@ def latency_summary(requests) -> dict:
     ITL pools the gaps of all requests; TPOT skips single-token requests; a metric without any
     value (e.g. ITL when every request has one token) is None. ValueError if requests is empty.
     """
-
     if not requests:
         raise ValueError("no requests to summarise")
     per_request = [request_latency(arrival, times) for arrival, times in requests]

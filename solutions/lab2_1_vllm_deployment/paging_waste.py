@@ -12,7 +12,6 @@ from collections import deque
 # --- cell: paging_waste ---
 def paging_waste(seq_lens, max_model_len: int, block_size: int) -> dict:
     """KV slots reserved and wasted by static pre-allocation vs paged allocation."""
-
     lens = [int(n) for n in seq_lens]
     if block_size < 1:
         raise ValueError(f"block_size must be >= 1, got {block_size}")

@@ -24,7 +24,6 @@ def parse_prometheus(text: str) -> list:
     "\\"" a double quote and "\\n" a newline; a value may contain ",", "}", "=", "#" and spaces.
     Raises ValueError on a malformed sample line.
     """
-
     name_re = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
     label_re = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
     escapes = {"\\": "\\", '"': '"', "n": "\n"}
@@ -73,6 +72,7 @@ def parse_prometheus(text: str) -> list:
         samples.append((name, labels, float(rest[0])))
     return samples
 
+
 def histogram_buckets(samples, name: str, match: dict | None = None) -> dict:
     """The cumulative buckets, sum and count of histogram `name`, summed over its series.
 
@@ -82,7 +82,6 @@ def histogram_buckets(samples, name: str, match: dict | None = None) -> dict:
     Returns {"buckets": [(upper_bound, cumulative_count), ...] sorted by upper bound (a float, math.inf
     for "+Inf"), "sum": float, "count": float}.
     """
-
     match = match or {}
     per_le, total_sum, total_count = {}, 0.0, 0.0
     for sample_name, labels, value in samples:
@@ -97,6 +96,7 @@ def histogram_buckets(samples, name: str, match: dict | None = None) -> dict:
             total_count += value
     return {"buckets": sorted(per_le.items()), "sum": total_sum, "count": total_count}
 
+
 def histogram_quantile(q: float, buckets) -> float:
     """Estimate the q-quantile from cumulative buckets, like PromQL's histogram_quantile.
 
@@ -109,7 +109,6 @@ def histogram_quantile(q: float, buckets) -> float:
       the rank falls in the +Inf bucket -> the highest finite upper bound;
       the rank falls in the first bucket and its upper bound is <= 0 -> that upper bound.
     """
-
     if math.isnan(q):
         return math.nan
     if q < 0:

@@ -35,7 +35,6 @@ def _order(req):
 def schedule_step(waiting: list, running: list, kv, max_num_seqs: int,
                   max_num_batched_tokens: int) -> StepPlan:
     """Plan one step; moves requests between the two lists (in place)."""
-
     plan = StepPlan()
     budget = max_num_batched_tokens
 

@@ -42,7 +42,6 @@ def parse_chat_stream(chunks) -> dict:
     Raises StreamError (with the server's message) for an event of type "error" or a JSON object that
     has an "error" key (how vLLM reports a failure in the middle of a stream).
     """
-
     result = {"text": "", "texts": {}, "role": None, "finish_reason": None, "finish_reasons": {},
               "usage": None, "num_chunks": 0, "done": False}
     decoder = codecs.getincrementaldecoder("utf-8")()

@@ -13,7 +13,6 @@ def percentile(values, q):
     into v[0] <= ... <= v[m-1]; the percentile sits at position k = (m - 1) * q / 100 and is
     v[floor(k)] + (k - floor(k)) * (v[floor(k) + 1] - v[floor(k)]).
     """
-
     if not values:
         raise ValueError("percentile of an empty list")
     if not 0 <= q <= 100:
@@ -23,6 +22,7 @@ def percentile(values, q):
     lo = int(k)
     hi = min(lo + 1, len(v) - 1)
     return v[lo] + (k - lo) * (v[hi] - v[lo])
+
 
 def throughput_metrics(records):
     """Throughput and latency of a finished run of requests.
@@ -41,7 +41,6 @@ def throughput_metrics(records):
     Raises ValueError for an empty list, end < start, negative token counts, or a zero span.
     Does not modify `records`.
     """
-
     if not records:
         raise ValueError("no requests")
     for i, r in enumerate(records):
