@@ -51,7 +51,7 @@ class ExerciseResult:
         return asdict(self)
 
 
-def _drain(stream, keep: list[bytes]) -> None:
+def drain_output(stream, keep: list[bytes]) -> None:
     """Read a pipe to EOF, keeping only its first and last bytes (10 MB of output must not hurt)."""
     head, tail, total = b"", b"", 0
     while chunk := stream.read(65536):
@@ -62,7 +62,7 @@ def _drain(stream, keep: list[bytes]) -> None:
     keep.append(head if total <= len(head) else head + b"\n[... output clipped ...]\n" + tail)
 
 
-def _read_events(fd: int, nonce: str, events: list[dict]) -> None:
+def read_events(fd: int, nonce: str, events: list[dict]) -> None:
     with os.fdopen(fd, "rb") as fh:
         for raw in fh:
             try:
@@ -99,8 +99,8 @@ def run_grader(grader: Grader, code: str, origin: str = "submission", setup: str
         os.close(write_fd)
         events: list[dict] = []
         output: list[bytes] = []
-        readers = [threading.Thread(target=_read_events, args=(read_fd, nonce, events), daemon=True),
-                   threading.Thread(target=_drain, args=(proc.stdout, output), daemon=True)]
+        readers = [threading.Thread(target=read_events, args=(read_fd, nonce, events), daemon=True),
+                   threading.Thread(target=drain_output, args=(proc.stdout, output), daemon=True)]
         for t in readers:
             t.start()
         job = {"code_path": code_path, "setup_path": setup_path, "grader_path": str(grader.path), "nonce": nonce, "result_fd": write_fd,
@@ -115,7 +115,7 @@ def run_grader(grader: Grader, code: str, origin: str = "submission", setup: str
             proc.wait(timeout=grader.timeout_s)
         except subprocess.TimeoutExpired:
             timed_out = True
-        _kill_group(proc)
+        kill_group(proc)
         for t in readers:
             t.join(timeout=10)
     result.seconds = round(time.monotonic() - start, 2)
@@ -124,7 +124,7 @@ def run_grader(grader: Grader, code: str, origin: str = "submission", setup: str
     return result
 
 
-def _kill_group(proc: subprocess.Popen) -> None:
+def kill_group(proc: subprocess.Popen) -> None:
     """The worker and anything it started (a submission may fork) must not outlive grading."""
     try:
         os.killpg(proc.pid, signal.SIGKILL)

@@ -23,7 +23,7 @@ from pathlib import Path
 from .submission import extraction
 
 extraction()  # autograder.runner imports autograder.extract, which needs nbformat (or the stand-in)
-from autograder.runner import _drain, _kill_group, _read_events  # noqa: E402 - stdlib-only helpers
+from autograder.runner import drain_output, kill_group, read_events  # noqa: E402 - the same process plumbing as grading
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -57,8 +57,8 @@ def _one_process(checks: list[str], job: dict, timeouts: dict, startup_s: float,
     os.close(write_fd)
     events: list[dict] = []
     output: list[bytes] = []
-    readers = [threading.Thread(target=_read_events, args=(read_fd, nonce, events), daemon=True),
-               threading.Thread(target=_drain, args=(proc.stdout, output), daemon=True)]
+    readers = [threading.Thread(target=read_events, args=(read_fd, nonce, events), daemon=True),
+               threading.Thread(target=drain_output, args=(proc.stdout, output), daemon=True)]
     for t in readers:
         t.start()
     try:
@@ -90,7 +90,7 @@ def _one_process(checks: list[str], job: dict, timeouts: dict, startup_s: float,
             out.seconds[pending[0]] = round(time.monotonic() - since, 1)
             break
         time.sleep(0.1)
-    _kill_group(proc)
+    kill_group(proc)
     for t in readers:
         t.join(timeout=10)
     if pending and pending[0] not in out.failures:   # the process ended without reporting this check
