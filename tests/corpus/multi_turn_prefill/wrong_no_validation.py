@@ -1,0 +1,19 @@
+# Wrong: no argument checks (block_size 0 divides by zero, empty messages are accepted).
+def multi_turn_prefill(turns, block_size, prefix_caching=True) -> list[int]:
+    """Prompt tokens the engine has to COMPUTE (prefill) in each turn of a chat.
+    `turns` is a list of (user_tokens, reply_tokens): turn t sends the whole conversation so far
+    (every earlier user message and reply) followed by its own user_tokens new tokens as the prompt,
+    then generates reply_tokens tokens. Without prefix caching every prompt is computed from scratch.
+    With it, the KV that turn t-1 computed -- its prompt and its reply except the reply's last token,
+    which was sampled but never fed back to the model -- sits in the cache in FULL blocks of
+    `block_size` tokens, and turn t reuses those blocks (assume nothing is evicted).
+    Raises ValueError if block_size < 1, or any user_tokens or reply_tokens < 1.
+    """
+    computed, history, kv_computed = [], 0, 0
+    for user_tokens, reply_tokens in turns:
+        prompt = history + user_tokens
+        cached = (kv_computed // block_size) * block_size if prefix_caching else 0
+        computed.append(prompt - cached)
+        history = prompt + reply_tokens
+        kv_computed = history - 1          # the last reply token was never fed to the model
+    return computed

@@ -1,0 +1,18 @@
+# Wrong: counts tokens instead of whole blocks (no rounding up per sequence).
+def shared_prefix_capacity(num_blocks, block_size, prefix_tokens, own_tokens, prefix_caching=True) -> int:
+    """How many sequences fit in a pool of `num_blocks` KV blocks at the same time.
+    Every sequence is a shared prefix of `prefix_tokens` tokens (e.g. a system prompt) followed by
+    `own_tokens` tokens of its own (its question and its answer), and holds whole blocks of
+    `block_size` tokens. With prefix caching the FULL blocks of the prefix are stored once and shared
+    by every sequence; the prefix's partly filled last block (if any) cannot be shared, because each
+    sequence writes its own tokens into it. Without prefix caching nothing is shared.
+    Raises ValueError if num_blocks < 0, block_size < 1, prefix_tokens < 0 or own_tokens < 1.
+    """
+    if num_blocks < 0 or block_size < 1 or prefix_tokens < 0 or own_tokens < 1:
+        raise ValueError("need num_blocks >= 0, block_size >= 1, prefix_tokens >= 0 and own_tokens >= 1")
+    total = (prefix_tokens + own_tokens) / block_size
+    shared = prefix_tokens // block_size if prefix_caching else 0
+    private = total - shared                                  # >= 1, since own_tokens >= 1
+    if num_blocks < shared:
+        return 0
+    return int((num_blocks - shared) // private)
