@@ -11,6 +11,7 @@ import json
 import sys
 import tempfile
 import threading
+import time
 from pathlib import Path
 
 from autograder.api import fail_with, points
@@ -217,39 +218,49 @@ def test_file_is_reopened_and_verified(student):
             fail_with(f"AuditLog() opened a file with {what} without complaint; it must verify the file first")
 
 
+class SlowPath(type(Path())):
+    """A path whose every use gives other threads a chance to run (widens unsynchronised windows)."""
+
+    def __fspath__(self):
+        time.sleep(0)
+        return super().__fspath__()
+
+
 @points(1)
 def test_concurrent_appends_keep_one_chain(student):
-    """4 threads appending at once produce one valid chain with every entry, in memory and on disk"""
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "c.jsonl"
-        log = new_log(student, path)
-        errors = []
-        barrier = threading.Barrier(4)
+    """8 threads appending at once produce one valid chain with every entry, in memory and on disk"""
+    for trial in range(4):
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "c.jsonl"
+            log = new_log(student, SlowPath(path) if trial % 2 else path)
+            errors = []
+            barrier = threading.Barrier(8)
 
-        def work(t):
+            def work(t):
+                try:
+                    barrier.wait()
+                    for i in range(50):
+                        log.append(f"t{t}", "generate", f"r{i}", ts=float(i))
+                except Exception as exc:
+                    errors.append(exc)
+
+            old = sys.getswitchinterval()
+            sys.setswitchinterval(1e-6)
             try:
-                barrier.wait()
-                for i in range(60):
-                    log.append(f"t{t}", "generate", f"r{i}", ts=float(i))
-            except Exception as exc:
-                errors.append(exc)
-
-        old = sys.getswitchinterval()
-        sys.setswitchinterval(1e-6)
-        try:
-            ts = [threading.Thread(target=work, args=(t,)) for t in range(4)]
-            for t in ts:
-                t.start()
-            for t in ts:
-                t.join()
-        finally:
-            sys.setswitchinterval(old)
-        if errors:
-            fail_with(f"append() from 4 threads raised {type(errors[0]).__name__}: {errors[0]}")
-        entries = log.entries()
-        if len(entries) != 240:
-            fail_with(f"4 threads x 60 append() left {len(entries)} entries; expected 240")
-        check(student, entries, None, None, "the entries after 4 threads x 60 concurrent append()")
-        reopened = new_log(student, path)
-        if len(reopened.entries()) != 240:
-            fail_with(f"the file written by 4 threads x 60 append() reloads as {len(reopened.entries())} entries")
+                ts = [threading.Thread(target=work, args=(t,)) for t in range(8)]
+                for t in ts:
+                    t.start()
+                for t in ts:
+                    t.join()
+            finally:
+                sys.setswitchinterval(old)
+            if errors:
+                fail_with(f"append() from 8 threads raised {type(errors[0]).__name__}: {errors[0]}")
+            entries = log.entries()
+            if len(entries) != 400:
+                fail_with(f"8 threads x 50 append() left {len(entries)} entries; expected 400")
+            check(student, entries, None, None, "the entries after 8 threads x 50 concurrent append() (guard the "
+                                                "read of the last hash and the append with one lock)")
+            reopened = new_log(student, path)
+            if len(reopened.entries()) != 400:
+                fail_with(f"the file written by 8 threads x 50 append() reloads as {len(reopened.entries())} entries")
