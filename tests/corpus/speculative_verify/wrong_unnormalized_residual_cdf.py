@@ -1,0 +1,34 @@
+# inverse-CDF sampling of max(0, p - q) without normalizing it (u is compared with a CDF that ends below 1)
+"""Speculative decoding verify step (a corpus variant)."""
+import random
+
+import torch
+
+def verify_draft(draft_tokens, draft_probs, target_probs, generator=None) -> list[int]:
+    out = []
+    for i, x in enumerate(draft_tokens):
+        x = int(x)
+        p, q = float(target_probs[i, x]), float(draft_probs[i, x])
+        u = float(torch.rand((), dtype=torch.float64, generator=generator))
+        if u * q < p:
+            out.append(x)
+            continue
+        residual = (target_probs[i] - draft_probs[i]).clamp(min=0)
+        total = residual.sum()
+        if total <= 0:
+            residual, total = target_probs[i], target_probs[i].sum()
+        cdf = residual.cumsum(0)
+        v = torch.rand((), dtype=cdf.dtype, generator=generator)
+        out.append(int(torch.searchsorted(cdf, v.reshape(1)).clamp(max=len(cdf) - 1)))
+        return out
+    out.append(int(torch.multinomial(target_probs[len(out)], 1, generator=generator)))
+    return out
+
+def verify_greedy(draft_tokens, target_argmax) -> list[int]:
+    out = []
+    for x, best in zip(draft_tokens, target_argmax):
+        if int(x) != int(best):
+            break
+        out.append(int(x))
+    out.append(int(target_argmax[len(out)]))
+    return out
