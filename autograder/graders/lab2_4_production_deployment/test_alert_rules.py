@@ -186,7 +186,8 @@ def test_fast_burn(student):
           traffic(90, 10, 125, err_from=120), 125, set())
     fires(student, "5% errors for 1 h, then 10 min without errors (the 5m window has recovered, the 30m not yet)",
           traffic(95, 5, 70, err_until=60), 70, {"LLMErrorBudgetSlowBurn"})
-    fires(student, "0.2% errors for 2 h (burn rate 2, below both thresholds)", traffic(998, 2, 120), 120, set())
+    fires(student, "0.2% errors and 5% 429 (rate limited, not an error) for 2 h (burn rate 2, below both thresholds)",
+          traffic(998, 2, 120) + [counter("429", "0+50x120")], 120, set())
 
 
 @points(1)

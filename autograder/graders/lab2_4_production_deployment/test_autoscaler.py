@@ -122,7 +122,7 @@ configs = st.fixed_dictionaries(dict(
 
 
 @points(2)
-@settings(max_examples=150, **QUICK)
+@settings(max_examples=100, **QUICK)
 @given(cfg=configs, steps=traces)
 def test_random_traces(student, cfg, steps):
     """decisions on random traces (replicas follow the decisions) match the stated rules"""

@@ -114,7 +114,7 @@ def test_percentile_by_hand(student):
 
 
 @points(2)
-@settings(max_examples=150, **QUICK)
+@settings(max_examples=100, **QUICK)
 @given(values=st.lists(st.floats(-1e6, 1e6, allow_nan=False), min_size=1, max_size=40),
        q=st.integers(0, 100))
 def test_percentile_nearest_rank(student, values, q):
@@ -163,7 +163,7 @@ def test_report_by_hand(student):
 
 
 @points(2)
-@settings(max_examples=120, **QUICK)
+@settings(max_examples=100, **QUICK)
 @given(records=st.lists(st.tuples(st.integers(0, 20).map(float), st.integers(1, 40).map(lambda x: x / 20),
                                   st.sampled_from([200, 200, 200, 201, 404, 429, 500, 502, 503])),
                         min_size=0, max_size=40),
