@@ -1,6 +1,21 @@
 # Generated from source/lab2_3_fastapi_service/02-Async_Processing.ipynb by `python -m autograder build`: do not edit here,
 # edit the instructor notebook and rebuild.
 
+# --- cell: setup_lab23_nb02_queue ---
+# The queue exercise: two exceptions the service maps to HTTP answers (trusted course code).
+import asyncio
+import heapq
+import itertools
+from typing import Optional
+
+
+class QueueFull(Exception):
+    """The queue already holds maxsize waiting requests: the service answers 429."""
+
+
+class QueueTimeout(Exception):
+    """get(timeout) found no request in time."""
+
 # --- cell: setup_lab23_nb02 ---
 # Shared by the exercises of this notebook: the streaming service around your generator.
 # Trusted course code: at grading time this cell is taken from the course's copy of the notebook.
