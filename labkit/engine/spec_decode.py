@@ -78,20 +78,52 @@ class SpecDecoder:
         return max(0, min(self.gamma, p.max_tokens - seq.num_output_tokens - 1,
                           max_model_len - len(seq.token_ids)))
 
-    def _propose(self, seqs: list[Sequence], logits: torch.Tensor, drafts, draft_probs) -> None:
-        params = [s.request.params for s in seqs]
-        greedy = [p.greedy for p in params]
-        tokens = logits.argmax(dim=-1).tolist()
-        rows = [i for i, g in enumerate(greedy) if not g]
+    def _propose(self, seqs: list[Sequence], logits: torch.Tensor, drafts, draft_probs) -> torch.Tensor:
+        """The draft's proposals from its logits (one row per sequence); returns them as a tensor."""
+        tokens = logits.argmax(dim=-1)
+        rows = [i for i, s in enumerate(seqs) if not s.request.params.greedy]
         if rows:
             idx = torch.tensor(rows, device=logits.device)
-            probs = self.sampler.probs(logits.index_select(0, idx), [params[i] for i in rows])
-            drawn = self.sampler.draw(probs, [seqs[i].request.generator for i in rows]).tolist()
+            probs = self.sampler.probs(logits.index_select(0, idx), [seqs[i].request.params for i in rows])
+            tokens[idx] = self.sampler.draw(probs, [seqs[i].request.generator for i in rows])
             for r, i in enumerate(rows):
-                tokens[i] = drawn[r]
                 draft_probs[seqs[i]].append(probs[r])
-        for s, t in zip(seqs, tokens):
+        for s, t in zip(seqs, tokens.tolist()):
             drafts[s].append(t)
+        return tokens
+
+    def _propose_loop(self, seqs: list[Sequence], first: torch.Tensor, passes: int, drafts, draft_probs) -> None:
+        """Draft passes 2..k for sequences that all want the same number of proposals, in the draft
+        runner's decode loop: the step layout is built once, the proposals stay tensors (each pass
+        feeds the next) and reach Python lists once at the end."""
+        rows = [i for i, s in enumerate(seqs) if not s.request.params.greedy]
+        if rows:
+            idx = torch.tensor(rows, device=first.device)
+            params = [seqs[i].request.params for i in rows]
+            generators = [seqs[i].request.generator for i in rows]
+        proposed, probs_seen = [], []
+
+        def pick(logits: torch.Tensor, j: int) -> torch.Tensor:
+            tokens = logits.argmax(dim=-1)
+            if rows:
+                probs = self.sampler.probs(logits.index_select(0, idx), params)
+                tokens[idx] = self.sampler.draw(probs, generators)
+                probs_seen.append(probs)
+            proposed.append(tokens)
+            return tokens
+
+        t0 = time.perf_counter(), time.process_time()
+        self.draft.decode_loop([len(s.token_ids) for s in seqs], [s.block_table for s in seqs], first, passes, pick)
+        dt, dc = time.perf_counter() - t0[0], time.process_time() - t0[1]
+        self.stats.draft_forwards += passes
+        self.stats.draft_decode_forwards += passes
+        self.stats.draft_decode_seconds += dt
+        self.stats.draft_decode_cpu_seconds += dc
+        for s, tokens in zip(seqs, torch.stack(proposed, dim=1).tolist()):
+            drafts[s].extend(tokens)
+        for probs in probs_seen:
+            for r, i in enumerate(rows):
+                draft_probs[seqs[i]].append(probs[r])
 
     def _time_draft(self, t0: tuple[float, float], decode_only: bool = True) -> None:
         self.stats.draft_forwards += 1
@@ -118,21 +150,28 @@ class SpecDecoder:
             inputs.append(SeqInput(s.token_ids[d:], d, s.block_table, 1 if k else 0))
             if k:
                 proposing.append(s)
+        first = None
         if inputs:
             t0 = time.perf_counter(), time.process_time()
             logits = self.draft.forward(inputs)
             if proposing:
-                self._propose(proposing, logits, drafts, draft_probs)
+                first = self._propose(proposing, logits, drafts, draft_probs)
             self._time_draft(t0, decode_only=not prefill)
         # 2. draft: one token at a time for the sequences that want more proposals
-        for j in range(1, max(verify.values(), default=0)):
-            seqs = [s for s, k in verify.items() if k > j]
-            L = [len(s.token_ids) - 1 for s in seqs]
-            t0 = time.perf_counter(), time.process_time()
-            logits = self.draft.forward([SeqInput([drafts[s][-1]], l + j, s.block_table, 1)
-                                         for s, l in zip(seqs, L)])
-            self._propose(seqs, logits, drafts, draft_probs)
-            self._time_draft(t0)
+        more = [s for s in proposing if verify[s] > 1]
+        if more and len({verify[s] for s in more}) == 1:   # the usual case: all want the same number
+            if len(more) < len(proposing):
+                first = first.index_select(0, torch.tensor([i for i, s in enumerate(proposing) if verify[s] > 1]))
+            self._propose_loop(more, first, verify[more[0]] - 1, drafts, draft_probs)
+        else:
+            for j in range(1, max(verify.values(), default=0)):
+                seqs = [s for s, k in verify.items() if k > j]
+                L = [len(s.token_ids) - 1 for s in seqs]
+                t0 = time.perf_counter(), time.process_time()
+                logits = self.draft.forward([SeqInput([drafts[s][-1]], l + j, s.block_table, 1)
+                                             for s, l in zip(seqs, L)])
+                self._propose(seqs, logits, drafts, draft_probs)
+                self._time_draft(t0)
 
         # 3. target: one pass over everything
         inputs, done_prefill = [], []
@@ -152,12 +191,13 @@ class SpecDecoder:
 
         # 4. verify
         results, row = {}, len(done_prefill)
+        # the target's greedy choices at every verified position, to Python in one go
+        argmax = logits.argmax(dim=-1).tolist() if any(s.request.params.greedy for s in verify) else None
         for s, k in verify.items():
             rows = logits[row:row + k + 1]
-            row += k + 1
             params = s.request.params
             if params.greedy:
-                tokens = self.parts.verify_greedy(drafts[s], rows.argmax(dim=-1).tolist())
+                tokens = self.parts.verify_greedy(drafts[s], argmax[row:row + k + 1])
             elif k:
                 p = self.sampler.probs(rows, [params] * (k + 1))
                 q = torch.stack(draft_probs[s])
@@ -176,4 +216,5 @@ class SpecDecoder:
             L = len(s.token_ids) - 1
             s.num_draft_computed = L + (min(a + 1, k) if k else 1)
             results[s] = VerifyResult(tokens, rows[:len(tokens)])
+            row += k + 1
         return results, prefill_logits, done_prefill
