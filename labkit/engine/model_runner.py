@@ -109,7 +109,8 @@ class ModelRunner:
         self.num_kv_heads = cfg.num_key_value_heads
         self.head_dim = getattr(cfg, "head_dim", None) or cfg.hidden_size // cfg.num_attention_heads
         self.eps = cfg.rms_norm_eps
-        self.act = ACT2FN[cfg.hidden_act]
+        self.act = F.silu if cfg.hidden_act == "silu" else ACT2FN[cfg.hidden_act]  # the same function, no module call
+        self._tail_masks: dict[int, torch.Tensor] = {}
         self.max_model_len = max_model_len or cfg.max_position_embeddings
         self.vocab_size = cfg.vocab_size
 
@@ -244,6 +245,17 @@ class ModelRunner:
             if packed and h.shape[0] == 1:
                 linear, head = F.linear, self.lm_head
         return linear(self._rms_norm(h, self.norm), head).float()
+
+    def causal_tail_mask(self, q: int, kv_len: int) -> torch.Tensor:
+        """[1, 1, q, kv_len] additive mask of q queries that are the last q of kv_len positions
+        (query i sees keys 0 .. kv_len - q + i): a view of a table made once per q."""
+        table = self._tail_masks.get(q)
+        if table is None or table.shape[-1] < kv_len:
+            width = max(kv_len, self.max_model_len + DECODE_MAX_QUERY)
+            keys = torch.arange(width, device=self.device)
+            qpos = torch.arange(width - q, width, device=self.device)
+            table = self._tail_masks[q] = _additive(keys[None, :] <= qpos[:, None], self.dtype)[None, None]
+        return table[..., table.shape[-1] - kv_len:]
 
     def _linear(self, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
         """F.linear; on a CPU with torch running one thread, big ones are split over two threads by rows."""
@@ -412,7 +424,7 @@ class _Batch:
 
         # Short queries: sorted by context length and cut into groups of about GROUP_TOKENS padded
         # tokens, so that little is padded and each group's gathered K/V stays in the CPU cache.
-        self.groups = [self._group(m, bs, dev, runner.dtype)
+        self.groups = [self._group(runner, m, bs, dev, runner.dtype)
                        for m in _cut_groups(decode, runner.group_tokens, lambda d: d[2].start + d[1])]
         self.items: list = list(self.groups)     # attention work: groups, then prefill chunks
         for t0, n, s in prefills:
@@ -433,7 +445,7 @@ class _Batch:
         return None
 
     @staticmethod
-    def _group(members, bs: int, dev, dtype) -> _Group:
+    def _group(runner: ModelRunner, members, bs: int, dev, dtype) -> _Group:
         q_max = max(n for _, n, _ in members)
         t0s = [t0 for t0, _, _ in members]
         span = None
@@ -447,9 +459,7 @@ class _Batch:
             rows = None if span else torch.tensor([[t0s[0] + j for j in range(n)]] if n > 1 else t0s, device=dev)
             if n == 1:
                 return _Group(1, 1, rows, flat, None, span=span, kv_len=kv_len)
-            keys = torch.arange(kv_len, device=dev)
-            qpos = torch.arange(s.start, kv_len, device=dev)
-            mask = _additive(keys[None, :] <= qpos[:, None], dtype)[None, None]
+            mask = runner.causal_tail_mask(n, kv_len)
             valid = None if span else torch.ones(1, n, dtype=torch.bool, device=dev)
             return _Group(1, n, rows, flat, mask, valid, None if span else rows[valid], span=span, kv_len=kv_len)
         n_blocks = -(-max(s.start + n for _, n, s in members) // bs)
