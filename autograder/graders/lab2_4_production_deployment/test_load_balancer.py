@@ -112,8 +112,14 @@ def test_kv_aware(student):
     ops = [("r", "a", 60), ("r", "b", 10), ("r", "c", 30), ("r", "d", 35), ("r", "e", 50), ("d", "a"),
            ("r", "f", 20), ("r", "g", 90), ("r", "h", 5)]
     replay(student, 3, "kv_aware", ops, cap=100)
-    ops = [("r", 1, 40), ("r", 2, 40), ("r", 3, 10), ("r", 4, 10)]       # equal free blocks: fewest outstanding
+    ops = [("r", 1, 40), ("r", 2, 40), ("r", 3, 10), ("r", 4, 10)]
     replay(student, 2, "kv_aware", ops, cap=50)
+    ops = [("r", "a", 10), ("r", "b", 20), ("r", "c", 10), ("r", "d", 5)]   # equal free blocks: fewest outstanding
+    replay(student, 2, "kv_aware", ops, cap=50)
+    ops = [("r", "a", 70), ("r", "b", 80), ("r", "c", 90), ("r", "x", 5),
+           ("r", "d", 25),                 # exactly the free blocks of replica 0: it fits
+           ("r", "f", 50)]                 # fits nowhere: least outstanding is replica 1, not 0
+    replay(student, 3, "kv_aware", ops, cap=100)
 
 
 @points(1)
