@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import sqlite3
+import sys
 import tempfile
+import time
 import threading
 from pathlib import Path
 
@@ -142,9 +145,28 @@ def test_traffic_split(student):
         expect_error(lambda: reg.set_traffic("m", split), f"set_traffic('m', {split})", ValueError, [])
 
 
-def _register_many(cls_holder, path, name, n, out):
+class _SlowReads(sqlite3.Connection):
+    """A connection that pauses after every SELECT: a read-then-write race window becomes wide enough to hit."""
+
+    def execute(self, sql, *args, **kwargs):
+        cur = super().execute(sql, *args, **kwargs)
+        if str(sql).lstrip().upper().startswith("SELECT"):
+            time.sleep(0.002)
+        return cur
+
+
+def _slow_connect(real):
+    def connect(*args, **kwargs):
+        kwargs.setdefault("factory", _SlowReads)
+        return real(*args, **kwargs)
+    return connect
+
+
+def _register_many(cls_holder, path, name, n, out, barrier=None):
     try:
         reg = cls_holder(path)
+        if barrier is not None:
+            barrier.wait(30)
         out.extend(reg.register(name, f"{name}-{os.getpid()}-{threading.get_ident()}-{i}") for i in range(n))
     except Exception as exc:                      # reported by the caller
         out.append(f"{type(exc).__name__}: {exc}")
@@ -163,12 +185,20 @@ def test_concurrent_threads(student):
     reg, path = fresh(student)
     reg.register("warm", "x")
     results = [[] for _ in range(8)]
-    threads = [threading.Thread(target=_register_many, args=(student.ModelRegistry, path, "thr", 25, results[i]))
+    barrier = threading.Barrier(8)
+    threads = [threading.Thread(target=_register_many, args=(student.ModelRegistry, path, "thr", 25, results[i], barrier))
                for i in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
+    old, real_connect = sys.getswitchinterval(), sqlite3.connect
+    sys.setswitchinterval(1e-5)          # switch threads often, and pause after reads: races show up
+    sqlite3.connect = _slow_connect(real_connect)
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+    finally:
+        sys.setswitchinterval(old)
+        sqlite3.connect = real_connect
     flat = [x for r in results for x in r]
     errors = [x for x in flat if isinstance(x, str)]
     if errors:
