@@ -135,6 +135,16 @@ def make_stream_app(model_path, stream_fn, *, served_model_name: str = "lab-mode
 
     return app
 
+# --- cell: setup_lab23_nb02_retry ---
+# The retry exercise: what counts as a transient failure (trusted course code).
+import asyncio
+import random
+
+import httpx
+
+RETRYABLE_STATUS = {429, 500, 502, 503, 504}
+RETRYABLE_EXCEPTIONS = (asyncio.TimeoutError, httpx.TransportError, ConnectionError)
+
 # --- cell: priority_queue ---
 class MemoryRequestQueue:
     def __init__(self, maxsize: int):
