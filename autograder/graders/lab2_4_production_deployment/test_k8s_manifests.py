@@ -51,7 +51,11 @@ def manifests(student, case):
 
 
 def validate(call, docs):
-    from kubernetes.client import V1Deployment, V1Service, V2HorizontalPodAutoscaler
+    try:
+        from kubernetes.client import V1Deployment, V1Service, V2HorizontalPodAutoscaler
+    except ImportError:
+        fail_with("the official kubernetes client (pip package 'kubernetes') is not installed on the grading host; "
+                  "ask the course staff: this is not your fault")
     for doc, model in zip(docs, (V1Deployment, V1Service, V2HorizontalPodAutoscaler)):
         try:
             model.model_validate(doc)
