@@ -21,7 +21,8 @@ PROTECTED_ROOTS = frozenset({
     "builtins", "autograder", "pytest", "_pytest", "pluggy", "hypothesis", "numpy", "torch", "scipy",
     "math", "cmath", "random", "operator", "functools", "itertools", "collections", "json", "os", "sys",
     "signal", "time", "copy", "heapq", "bisect", "statistics", "types", "inspect", "re", "traceback",
-    "asyncio", "fractions", "decimal", "labkit",
+    "asyncio", "fractions", "decimal", "labkit", "subprocess", "shutil", "tempfile", "threading", "sqlite3",
+    "jwt", "hashlib", "hmac",
 })
 
 

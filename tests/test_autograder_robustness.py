@@ -121,3 +121,11 @@ def test_submission_setup_cells_are_replaced_by_the_course_copy():
     assert scores["as released"][0] == scores["as released"][1], scores["as released"][2]
     assert scores["edited setup"][0] == 0, scores["edited setup"][2]
     assert "STUDENT_EDIT" in scores["edited setup"][2], scores["edited setup"][2]
+
+
+def test_faking_a_subprocess_tool_is_tampering():
+    # Graders that run a real tool (promtool) must not be fooled by a submission that fakes subprocess.run.
+    code = ("import subprocess\nsubprocess.run = lambda *a, **k: subprocess.CompletedProcess(a, 0, '', '')\n"
+            + RIGHT_TOTAL)
+    result = run_grader(TOTAL, code, origin="fakes subprocess")
+    assert result.score == 0 and "subprocess.run" in feedback_text(result), feedback_text(result)
