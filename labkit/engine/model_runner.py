@@ -37,6 +37,7 @@ SUPPORTED_MODEL_TYPES = ("llama", "mistral", "qwen2")
 DECODE_MAX_QUERY = 8   # sequences with at most this many new tokens go to the batched path
 GROUP_TOKENS = 4096    # padded context tokens per batched attention group (tuned on a 2-core CPU)
 PARALLEL_ROWS = 64     # matmuls with at least this many rows are split over the two threads
+ONEDNN_MIN_WEIGHT = 1 << 18  # weights this big (1 MiB in float32) use oneDNN for steps of 2-63 rows
 
 
 def load_hf_model(path: str | Path, dtype: torch.dtype | None = None):
@@ -73,11 +74,20 @@ class _Layer:
         self.down = t(mlp.down_proj.weight)
         self.packed: _Layer | None = None     # the same weights reordered for oneDNN (see _pack_weights)
 
-    def packed_copy(self, pack) -> _Layer:
+    def packed_copy(self) -> _Layer:
+        """This layer with its big matrices (ONEDNN_MIN_WEIGHT elements or more) reordered for
+        oneDNN; ``kernels`` says which linear function each of qkv, o, gate_up, down takes."""
         p = object.__new__(_Layer)
         p.__dict__.update(self.__dict__)
-        p.qkv, p.o, p.gate_up, p.down = pack(self.qkv), pack(self.o), pack(self.gate_up), pack(self.down)
-        p.packed = None
+        kernels = []
+        for name in ("qkv", "o", "gate_up", "down"):
+            weight = getattr(self, name)
+            if weight.numel() >= ONEDNN_MIN_WEIGHT:
+                setattr(p, name, _pack_weights_for_onednn(weight))
+                kernels.append(_onednn_linear)
+            else:
+                kernels.append(F.linear)
+        p.kernels, p.packed = tuple(kernels), None
         return p
 
 
@@ -144,13 +154,15 @@ class ModelRunner:
         self._pack_weights()
 
     def _pack_weights(self) -> None:
-        """On a CPU, a second copy of the weights reordered for oneDNN, for steps of 2 to
-        PARALLEL_ROWS - 1 tokens (speculative verification, small decode batches).
+        """On a CPU, a second copy of the big weight matrices reordered for oneDNN, for steps of
+        2 to PARALLEL_ROWS - 1 tokens (speculative verification, small decode batches).
 
         MKL's sgemm is fast for one row (a matrix-vector product) but, for a handful of rows, packs
-        the weight matrix on every call: a 5-row step (the target verifying 4 drafts) cost 1.5-1.7x
-        a one-row step on the 2-core benchmark machine, where oneDNN with the weights packed once
-        costs about the same as the one-row step. Float32 CPU only; skipped where oneDNN is missing.
+        the weight matrix on every call: the target's 17 matmuls for 5 rows (verifying 4 drafts)
+        cost 1.5-1.7x those for one row on the 2-core benchmark machine, with oneDNN and the
+        weights packed once about 0.9x. oneDNN has a higher fixed cost per call, so only matrices
+        of ONEDNN_MIN_WEIGHT elements or more use it (below that MKL was as fast or faster, with
+        cold caches). Float32 CPU only; skipped where oneDNN is missing.
         """
         self._packed_head = None
         if self.device.type != "cpu" or self.dtype != torch.float32 or not torch.backends.mkldnn.is_available():
@@ -162,8 +174,10 @@ class ModelRunner:
                 return
         except (RuntimeError, AttributeError):
             return
+        if self.lm_head.numel() < ONEDNN_MIN_WEIGHT:
+            return
         for w in self.layers:
-            w.packed = w.packed_copy(_pack_weights_for_onednn)
+            w.packed = w.packed_copy()
         self._packed_head = head
 
     # ------------------------------------------------------------------------------------------
@@ -225,21 +239,23 @@ class ModelRunner:
         else:
             linear = F.linear if self._helper is None or T < PARALLEL_ROWS else self._linear
             head = self.lm_head
+        kernels = (linear,) * 4
         split = [(H + KVH) * D, KVH * D]
         for i, w in enumerate(self.layers):
             if packed:
                 w = w.packed
+                kernels = w.kernels
             x = self._rms_norm(h, w.ln1)
-            qk, v = linear(x, w.qkv, w.qkv_bias).split_with_sizes(split, dim=-1)
+            qk, v = kernels[0](x, w.qkv, w.qkv_bias).split_with_sizes(split, dim=-1)
             qk = self._rope(qk.view(T, H + KVH, D), b.cos, b.sin)   # queries and keys rotate alike
             q, k, v = qk[:, :H], qk[:, H:], v.view(T, KVH, D)
             self._slots[i][0].index_copy_(0, b.slots, k)             # write this step's K/V to its slots
             self._slots[i][1].index_copy_(0, b.slots, v)
             o = self._attention(i, b, q, k, v)
-            h.add_(linear(o, w.o, w.o_bias))
+            h.add_(kernels[1](o, w.o, w.o_bias))
             x = self._rms_norm(h, w.ln2)
-            gate, up = linear(x, w.gate_up).chunk(2, dim=-1)
-            h.add_(linear(self.act(gate).mul_(up), w.down))
+            gate, up = kernels[2](x, w.gate_up).chunk(2, dim=-1)
+            h.add_(kernels[3](self.act(gate).mul_(up), w.down))
         if b.logit_rows is not None:
             h = h.index_select(0, b.logit_rows)
             if packed and h.shape[0] == 1:
