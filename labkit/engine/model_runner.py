@@ -22,6 +22,12 @@ it. With ``torch.set_num_threads(1)`` (recommended on small machines: OpenMP thr
 while waiting ruin a 2-core box as soon as anything else runs), a helper thread takes half of
 the attention groups and half of the rows of tall matmuls; PyTorch releases the GIL inside its
 kernels, so both cores work. On a GPU everything is one group and the helper is off.
+
+Small steps. A step of one sequence attends to exactly its keys (no padding, no mask when it has
+one query); a step that is one group in row order skips the output scatter; matmuls of 2-63 rows
+use oneDNN with the big weight matrices packed once (MKL repacks them on every call), which is
+what keeps the target's speculative verification pass close to the cost of a decode step.
+``decode_loop`` runs the draft's proposal passes with the step layout built once.
 """
 from __future__ import annotations
 
