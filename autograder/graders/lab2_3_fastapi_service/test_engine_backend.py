@@ -1,0 +1,278 @@
+"""Hidden grader: the labkit adapter behind the Backend interface, and chat_completion over any backend
+(Lab 2.3, notebook 03). The adapter runs a real labkit AsyncLLMEngine on the course's tiny model; the
+expected outputs come from the engine's own stream of the same request."""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import torch
+from transformers import AutoModelForCausalLM, AutoTokenizer
+from transformers.utils import logging as hf_logging
+
+from autograder.api import as_int, fail_with, points
+from labkit.engine import LLMEngine, SamplingParams
+from labkit.engine.async_engine import AsyncLLMEngine
+from labkit.engine.parts import reference_parts
+
+# Imported here, by the grader, before the submission is loaded (see test_create_app.py).
+reference_parts()
+
+EXERCISES = ["engine_backend"]
+TIMEOUT_S = 240
+TEST_TIMEOUT_S = 90
+MEMORY_MB = 8192
+
+_REF = {}
+PROMPTS = ["The KV cache", "Continuous batching means", "A short story:", "Paged attention"]
+
+
+def short(value, limit=160) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def ref():
+    if not _REF:
+        from labkit.models import tiny_models
+        hf_logging.set_verbosity_error()
+        hf_logging.disable_progress_bar()
+        torch.set_num_threads(1)
+        path = str(tiny_models(verbose=False).target)
+        _REF.update(tok=AutoTokenizer.from_pretrained(path),
+                    hf=AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32).eval())
+    return _REF
+
+
+def new_engine() -> AsyncLLMEngine:
+    r = ref()
+    return AsyncLLMEngine(LLMEngine(r["hf"], tokenizer=r["tok"], max_model_len=256, kv_cache_memory_bytes=8 << 20))
+
+
+@contextlib.contextmanager
+def engine():
+    eng = new_engine()
+    try:
+        yield eng
+    finally:
+        eng.shutdown()
+
+
+async def direct(eng, prompt, sp):
+    """(text, token ids, finish_reason, prompt tokens) straight from the engine."""
+    text, ids, finish, n_prompt = "", [], None, 0
+    async for d in eng.generate_stream(prompt, sp):
+        text += d.text
+        ids += list(d.token_ids)
+        n_prompt = len(d.output.prompt_token_ids)
+        if d.finished:
+            finish = d.finish_reason
+    return text, ids, finish, n_prompt
+
+
+async def via_backend(student, backend, prompt, params, rid):
+    chunks = []
+    gen = backend.generate(prompt, params, rid)
+    if not hasattr(gen, "__anext__"):
+        fail_with("LabkitBackend.generate(prompt, params, request_id) should be an async generator "
+                  f"(async def with yield); it returned {type(gen).__name__}")
+    async for c in gen:
+        chunks.append(c)
+    return chunks
+
+
+def summarize(chunks, what):
+    text, ids, finishes, prompts = "", [], [], set()
+    for i, c in enumerate(chunks):
+        for attr in ("text", "token_ids", "finish_reason", "prompt_tokens"):
+            if not hasattr(c, attr):
+                fail_with(f"{what}: chunk {i} has no attribute {attr!r} (yield GenChunk objects)")
+        text += str(c.text)
+        ids += [int(t) for t in c.token_ids]
+        finishes.append(None if c.finish_reason is None else str(c.finish_reason))
+        prompts.add(as_int(c.prompt_tokens, f"{what}: chunk {i}.prompt_tokens"))
+    return text, ids, finishes, prompts
+
+
+def backend_of(student, eng):
+    cls = getattr(student, "LabkitBackend", None)
+    if cls is None:
+        fail_with("your engine_backend cell defines no LabkitBackend")
+    return cls(eng)
+
+
+@points(3)
+def test_greedy_stream_matches_the_engine(student):
+    """LabkitBackend.generate streams the engine's greedy tokens and text, with the prompt length"""
+    with engine() as eng:
+        b = backend_of(student, eng)
+
+        async def go():
+            for i, prompt in enumerate(PROMPTS[:3]):
+                want = await direct(eng, prompt, SamplingParams(max_tokens=12, temperature=0, ignore_eos=True))
+                chunks = await via_backend(student, b, prompt, student.GenParams(max_tokens=12, ignore_eos=True),
+                                           f"g{i}")
+                what = f"generate({prompt!r}, GenParams(max_tokens=12, ignore_eos=True))"
+                text, ids, finishes, prompts = summarize(chunks, what)
+                if ids != want[1]:
+                    fail_with(f"{what}: token ids {short(ids)}; the engine generates {short(want[1])} "
+                              f"(each token exactly once, in order)")
+                if text != want[0]:
+                    fail_with(f"{what}: the chunks' text joins to {text!r}; the engine's text is {want[0]!r}")
+                if prompts != {want[3]}:
+                    fail_with(f"{what}: prompt_tokens {sorted(prompts)}; the prompt has {want[3]} tokens")
+        asyncio.run(go())
+
+
+@points(2)
+def test_finish_reason_and_params(student):
+    """finish_reason only on the last chunk; max_tokens, temperature, seed and ignore_eos reach the engine"""
+    with engine() as eng:
+        b = backend_of(student, eng)
+
+        async def go():
+            for mt in (1, 5):
+                chunks = await via_backend(student, b, "Once", student.GenParams(max_tokens=mt, ignore_eos=True), "f")
+                text, ids, finishes, _ = summarize(chunks, f"generate('Once', max_tokens={mt})")
+                if len(ids) != mt:
+                    fail_with(f"generate('Once', GenParams(max_tokens={mt}, ignore_eos=True)) produced {len(ids)} "
+                              f"tokens")
+                if not finishes or finishes[-1] != "length" or any(f is not None for f in finishes[:-1]):
+                    fail_with(f"generate('Once', GenParams(max_tokens={mt}, ignore_eos=True)): finish_reason per "
+                              f"chunk is {finishes}; expected None on every chunk but the last, 'length' there")
+            for seed in (3, 11):
+                want = await direct(eng, "Hello", SamplingParams(max_tokens=10, temperature=1.0, seed=seed,
+                                                                 ignore_eos=True))
+                chunks = await via_backend(student, b, "Hello", student.GenParams(
+                    max_tokens=10, temperature=1.0, seed=seed, ignore_eos=True), "s")
+                _, ids, _, _ = summarize(chunks, "sampling")
+                if ids != want[1]:
+                    fail_with(f"generate('Hello', GenParams(temperature=1.0, seed={seed}, max_tokens=10)) gave "
+                              f"{ids}; the engine with the same temperature and seed gives {want[1]}: pass "
+                              f"temperature and seed on to SamplingParams")
+        asyncio.run(go())
+
+
+@points(2)
+def test_concurrent_and_cancelled(student):
+    """16 concurrent streams lose nothing; closing a stream early frees its KV blocks"""
+    with engine() as eng:
+        b = backend_of(student, eng)
+
+        async def go():
+            prompts = [f"{PROMPTS[i % 4]} {i}" for i in range(16)]
+            wants = [await direct(eng, p, SamplingParams(max_tokens=8, temperature=0, ignore_eos=True))
+                     for p in prompts[:4]]
+            results = await asyncio.gather(*[via_backend(student, b, p, student.GenParams(max_tokens=8,
+                                                                                          ignore_eos=True), f"c{i}")
+                                             for i, p in enumerate(prompts)])
+            for i in range(4):
+                _, ids, _, _ = summarize(results[i], f"concurrent stream {i}")
+                if ids != wants[i][1]:
+                    fail_with(f"with 16 concurrent generate() calls, stream {i} produced {ids}; alone the engine "
+                              f"produces {wants[i][1]}")
+            for i, r in enumerate(results):
+                n = len(summarize(r, f"concurrent stream {i}")[1])
+                if n != 8:
+                    fail_with(f"with 16 concurrent generate() calls, stream {i} got {n} tokens, not 8")
+            total = eng.stats()["num_blocks"]
+            gen = b.generate("Tell me a long story " * 4, student.GenParams(max_tokens=200, ignore_eos=True), "x")
+            n = 0
+            async for _ in gen:
+                n += 1
+                if n == 2:
+                    break
+            await gen.aclose()
+            for _ in range(200):
+                s = eng.stats()
+                if s["num_free_blocks"] == total and s["num_running"] + s["num_waiting"] == 0:
+                    return
+                await asyncio.sleep(0.01)
+            s = eng.stats()
+            fail_with(f"after reading 2 chunks of a 200-token stream and calling aclose() on it, the engine still "
+                      f"holds {s['num_running'] + s['num_waiting']} request(s) and {total - s['num_free_blocks']} "
+                      f"KV blocks 2 s later: iterate engine.generate_stream directly in your generator, so closing "
+                      f"it aborts the request")
+        asyncio.run(go())
+
+
+class FakeBackend:
+    """A scripted backend: chunks with several tokens, empty text, and the finish reason on the last one."""
+    name = "fake"
+
+    def __init__(self, script, prompt_tokens, finish):
+        self.script, self.prompt_tokens, self.finish = script, prompt_tokens, finish
+        self.calls = []
+
+    async def generate(self, prompt, params, request_id):
+        self.calls.append((prompt, request_id))
+        for i, (text, ids) in enumerate(self.script):
+            await asyncio.sleep(0)
+            last = i == len(self.script) - 1
+            yield _chunk(text, ids, self.finish if last else None, self.prompt_tokens)
+
+
+_GenChunk = None
+
+
+def _chunk(*args):
+    return _GenChunk(*args)
+
+
+def expected_completion(rid, model, created, text, finish, n_prompt, n_out):
+    return {"id": rid, "object": "chat.completion", "created": created, "model": model,
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "logprobs": None,
+                         "finish_reason": finish}],
+            "usage": {"prompt_tokens": n_prompt, "completion_tokens": n_out, "total_tokens": n_prompt + n_out}}
+
+
+def plain_json(obj):
+    import json
+    try:
+        return json.loads(json.dumps(obj))
+    except (TypeError, ValueError) as exc:
+        fail_with(f"chat_completion returned something that is not JSON-serialisable: {exc}")
+
+
+@points(2)
+def test_chat_completion_any_backend(student):
+    """chat_completion builds the exact OpenAI chat.completion with usage from any Backend"""
+    global _GenChunk
+    _GenChunk = student.GenChunk
+    cases = [
+        ([("Hel", [1, 2]), ("", [3]), ("lo", [4]), ("!", [5, 6, 7])], 17, "stop"),
+        ([("x", [9])], 3, "length"),
+        ([("", [5]), ("", [6])], 40, "length"),
+    ]
+    for script, n_prompt, finish in cases:
+        fb = FakeBackend(script, n_prompt, finish)
+        got = asyncio.run(student.chat_completion(fb, "prompt!", student.GenParams(max_tokens=8), model="lab-model",
+                                                  request_id="chatcmpl-abc", created=1234))
+        want = expected_completion("chatcmpl-abc", "lab-model", 1234, "".join(t for t, _ in script), finish,
+                                   n_prompt, sum(len(ids) for _, ids in script))
+        got = plain_json(got)
+        if got != want:
+            fail_with(f"chat_completion over a backend that yields chunks {script} (prompt_tokens={n_prompt}, "
+                      f"finish_reason {finish!r} on the last) returned {short(got, 400)}; expected {short(want, 400)}")
+        if fb.calls != [("prompt!", "chatcmpl-abc")]:
+            fail_with(f"chat_completion should call backend.generate(prompt, params, request_id) once; calls: "
+                      f"{fb.calls}")
+
+
+@points(1)
+def test_chat_completion_over_labkit(student):
+    """chat_completion over LabkitBackend reports the engine's text and usage"""
+    global _GenChunk
+    _GenChunk = student.GenChunk
+    with engine() as eng:
+        b = backend_of(student, eng)
+
+        async def go():
+            want = await direct(eng, "The scheduler", SamplingParams(max_tokens=9, temperature=0, ignore_eos=True))
+            got = plain_json(await student.chat_completion(b, "The scheduler", student.GenParams(
+                max_tokens=9, ignore_eos=True), model="m", request_id="chatcmpl-1", created=5))
+            exp = expected_completion("chatcmpl-1", "m", 5, want[0], "length", want[3], 9)
+            if got != exp:
+                fail_with(f"chat_completion(LabkitBackend(engine), 'The scheduler', max_tokens=9) returned "
+                          f"{short(got, 400)}; expected {short(exp, 400)}")
+        asyncio.run(go())
