@@ -5,6 +5,9 @@
 # Shared by the exercises of this notebook. Kept light.
 import math
 
+# Grafana resolves this variable to the Prometheus datasource chosen when the dashboard is imported.
+DATASOURCE = {"type": "prometheus", "uid": "${DS_PROMETHEUS}"}
+
 # --- cell: histogram_quantile ---
 def histogram_quantile(q, buckets):
     """The q-quantile of a classic Prometheus histogram, exactly as PromQL's histogram_quantile.
