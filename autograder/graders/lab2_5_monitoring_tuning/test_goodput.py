@@ -53,13 +53,22 @@ finished = st.builds(
     st.sampled_from([0.01, 0.02, 0.04, 0.08]))
 
 
-@points(4)
-@settings(max_examples=150, deadline=None)
+@points(3)
+@settings(max_examples=200, deadline=None)
 @given(reqs=st.lists(finished, max_size=12), duration=st.sampled_from([0.5, 1.0, 4.0, 10.0]),
        ttft_slo=st.sampled_from([0.08, 0.15, 0.25]), tpot_slo=st.sampled_from([0.015, 0.03, 0.05]))
 def test_counts_requests_meeting_both_slos(student, reqs, duration, ttft_slo, tpot_slo):
     """a request counts when its TTFT and its TPOT both meet their SLOs; divided by duration_s"""
     check(student, reqs, duration, ttft_slo, tpot_slo)
+
+
+@points(1)
+def test_tpot_divides_by_n_minus_one(student):
+    """TPOT is the decode time divided by the number of gaps, n - 1"""
+    reqs = [{"arrival": 0.0, "first_token_time": 0.05, "finish_time": 0.07, "num_output_tokens": 2},
+            {"arrival": 0.0, "first_token_time": 0.05, "finish_time": 0.09, "num_output_tokens": 3},
+            {"arrival": 0.0, "first_token_time": 0.05, "finish_time": 0.08, "num_output_tokens": 4}]
+    check(student, reqs, 1.0, 0.1, 0.015)
 
 
 @points(2)
