@@ -110,7 +110,7 @@ def test_extraction_finds_the_engine_exercises():
     assert sub.labs == ["lab2_1_vllm_deployment"] and not sub.problems
     assert "# --- cell: setup_nb01 ---" in sub.modules["block_manager"]
     only = submission.load_submission(SOLUTIONS, labs=["lab2_2"])
-    assert set(only.modules) == {"prefix_cache", "speculative_verify"}
+    assert set(only.modules) == {"prefix_cache", "speculative_verify", "speculative_theory"}
 
 
 def test_extraction_without_nbformat_is_identical():
