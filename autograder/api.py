@@ -2,11 +2,19 @@
 from __future__ import annotations
 
 import math
+import socket
 
 import pytest
 
 #: ``@points(3)`` gives a test its weight; the registry reads it statically, the worker at run time.
 points = pytest.mark.points
+
+
+def free_port() -> int:
+    """A free TCP port on the loopback interface, for a server a grader starts (uvicorn, redis-server)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def fail_with(message: str) -> None:

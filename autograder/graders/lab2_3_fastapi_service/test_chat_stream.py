@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import threading
 import time
 from contextlib import contextmanager
@@ -20,7 +19,7 @@ import uvicorn
 from transformers import AutoModelForCausalLM, AutoTokenizer
 from transformers.utils import logging as hf_logging
 
-from autograder.api import fail_with, points
+from autograder.api import fail_with, free_port, points
 from labkit.engine import LLMEngine, SamplingParams
 from labkit.engine.async_engine import AsyncLLMEngine
 from labkit.engine.parts import reference_parts
@@ -113,12 +112,6 @@ def expected_events(messages, max_tokens, include_usage):
 
 
 # ---------------------------------------------------------------------------------------- server
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextmanager
 def server(student):
     """The course's streaming app serving the student's generator, behind uvicorn; yields (url, app)."""

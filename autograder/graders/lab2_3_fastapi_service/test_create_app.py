@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import math
-import socket
 import struct
 import threading
 import time
@@ -23,7 +22,7 @@ from fastapi.testclient import TestClient
 from transformers import AutoModelForCausalLM, AutoTokenizer
 from transformers.utils import logging as hf_logging
 
-from autograder.api import fail_with, points
+from autograder.api import fail_with, free_port, points
 from labkit.engine import LLMEngine, SamplingParams
 from labkit.engine.parts import reference_parts
 
@@ -111,12 +110,6 @@ def client(student, **kwargs):
             tc.__exit__(None, None, None)
         except Exception as exc:  # noqa: BLE001
             fail_with(f"stopping the app (the end of its lifespan) raised {type(exc).__name__}: {short(str(exc))}")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @contextmanager

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 
 import redis.asyncio as aredis
 
-from autograder.api import fail_with, points
+from autograder.api import fail_with, free_port, points
 
 EXERCISES = ["priority_queue"]
 TIMEOUT_S = 120
@@ -25,12 +25,6 @@ TEST_TIMEOUT_S = 40
 def short(value, limit=160) -> str:
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @contextmanager
