@@ -14,8 +14,9 @@
                                   per position); ``verify_greedy`` keeps the right prefix
 ``speculative_engine``            the engine with a draft model: greedy output still transformers',
                                   drafts accepted, no leaked blocks
-``quantization_bounds``           ``dequantize_blockwise(quantize_blockwise(w))`` within half a
-                                  quantization step of every weight of the model
+``quantization_bounds``           Lab 2.2's ``group_int4``: ``dequantize_int4_groupwise(quantize_int4_
+                                  groupwise(w))`` within half an INT4 step of every weight; lossless
+                                  ``pack_int4`` / ``unpack_int4`` on the device
 ================================  ===============================================================
 """
 from __future__ import annotations
@@ -380,7 +381,7 @@ def _quantization_inputs(ctx: Context) -> list[tuple[str, torch.Tensor]]:
     tensors = [(n, w.detach()) for n, w in ctx.target().named_parameters()
                if w.dim() == 2 and (".layers.0." in n or n.startswith("lm_head")) and w.numel() <= 1 << 27]
     gen = torch.Generator(device=ctx.device).manual_seed(ctx.seed)
-    bs = ctx.settings["quantization"]["block_size"]
+    bs = ctx.settings["quantization"]["group_size"]
     outliers = torch.randn(256, bs, generator=gen, device=ctx.device)
     outliers[::5, 3] *= 100.0                       # one huge weight in every fifth block
     outliers[7] = 0.0                               # an all-zero block (absmax 0)
@@ -388,31 +389,48 @@ def _quantization_inputs(ctx: Context) -> list[tuple[str, torch.Tensor]]:
 
 
 def _run_quantization(ctx: Context) -> dict:
-    quantize, dequantize = ctx.extras["quantize_blockwise"], ctx.extras["dequantize_blockwise"]
-    bs = ctx.settings["quantization"]["block_size"]
+    """Lab 2.2/03's group-wise INT4 (``group_int4``) on device tensors: every weight restored within half a
+    quantization step of its group (absmax / 7 / 2), and pack_int4 / unpack_int4 lossless on the device."""
+    quantize, dequantize = ctx.extras["quantize_int4_groupwise"], ctx.extras["dequantize_int4_groupwise"]
+    pack, unpack = ctx.extras["pack_int4"], ctx.extras["unpack_int4"]
+    gs = ctx.settings["quantization"]["group_size"]
     rows = []
     for name, w in _quantization_inputs(ctx):
         w = w.float()
-        codes, scales = quantize(w, bs)
+        if w.shape[-1] % gs:
+            continue                                # the contract needs whole groups along the last dimension
+        q, scales = quantize(w, gs)
         row = {"tensor": name, "shape": list(w.shape), "problem": ""}
-        if not isinstance(codes, torch.Tensor) or codes.dtype != torch.int8 or codes.numel() != w.numel() \
-                or codes.device != w.device:
-            row["problem"] = (f"codes must be an int8 tensor of {w.numel()} elements on {w.device}; got "
-                              f"{getattr(codes, 'dtype', type(codes).__name__)} {tuple(getattr(codes, 'shape', ()))}")
-        elif not isinstance(scales, torch.Tensor) or scales.numel() != w.numel() // bs:
-            row["problem"] = f"expected one scale per block of {bs} weights ({w.numel() // bs})"
+        n_groups = w.numel() // gs
+        if not isinstance(q, torch.Tensor) or q.dtype != torch.int8 or tuple(q.shape) != tuple(w.shape) \
+                or q.device != w.device:
+            row["problem"] = (f"q must be an int8 tensor of shape {tuple(w.shape)} on {w.device}; got "
+                              f"{getattr(q, 'dtype', type(q).__name__)} {tuple(getattr(q, 'shape', ()))} "
+                              f"on {getattr(q, 'device', '?')}")
+        elif int(q.abs().max()) > 7:
+            row["problem"] = f"q holds {int(q.abs().max())}: INT4 codes must stay in [-7, 7]"
+        elif not isinstance(scales, torch.Tensor) or scales.numel() != n_groups:
+            row["problem"] = f"expected one scale per group of {gs} weights ({n_groups})"
         else:
-            restored = dequantize(codes, scales, bs).float().reshape(-1)
+            restored = dequantize(q, scales, gs).float().reshape(-1)
             flat = w.reshape(-1)
-            step = (flat.view(-1, bs).abs().amax(dim=-1) / 254.0).repeat_interleave(bs)   # half a step
+            step = (flat.view(-1, gs).abs().amax(dim=-1) / 14.0).repeat_interleave(gs)   # half a step
             err = (flat - restored).abs()
             ratio = torch.where(step > 0, err / step.clamp_min(1e-30), torch.where(err > 0, float("inf"), 0.0))
             i = int(ratio.argmax())
             row.update(max_error_ratio=float(ratio[i]), worst_index=i, worst_value=float(flat[i]),
                        worst_restored=float(restored[i]),
                        relative_error=float(err.norm() / flat.norm().clamp_min(1e-30)))
+            packed = pack(q)
+            if not isinstance(packed, torch.Tensor) or packed.dtype != torch.uint8 \
+                    or packed.numel() * 2 != q.numel():
+                row["problem"] = (f"pack_int4 must return uint8 with half as many elements ({q.numel() // 2}); got "
+                                  f"{getattr(packed, 'dtype', type(packed).__name__)} "
+                                  f"{tuple(getattr(packed, 'shape', ()))}")
+            elif not torch.equal(unpack(packed).to(q.device), q):
+                row["problem"] = "unpack_int4(pack_int4(q)) differs from q"
         rows.append(row)
-    return {"block_size": bs, "tensors": rows}
+    return {"group_size": gs, "tensors": rows}
 
 
 def _judge_quantization(metrics: dict, settings: dict) -> list[Outcome]:
@@ -426,9 +444,9 @@ def _judge_quantization(metrics: dict, settings: dict) -> list[Outcome]:
         if row["max_error_ratio"] > limit:
             problems.append(f"{row['tensor']}: element {row['worst_index']} is {row['worst_value']:.6g}, restored as "
                             f"{row['worst_restored']:.6g}: {row['max_error_ratio']:.3g} x half a quantization step "
-                            f"of its block (allowed {limit:g})")
+                            f"of its group (allowed {limit:g})")
     ok = (f"{len(metrics['tensors'])} tensors round-trip within {worst:.3f} x half a quantization step "
-          f"(block size {metrics['block_size']})")
+          f"(INT4, group size {metrics['group_size']}); packing is lossless")
     return [_outcome("quantization_bounds", problems, ok, measured=worst, threshold=limit, better="lower",
                      details=metrics)]
 
@@ -448,6 +466,6 @@ CORRECTNESS_CHECKS = [
               _judge_spec_distribution, summary="verify_draft preserves the target distribution (chi-square)"),
     CheckSpec("speculative_engine", "correctness", ("speculative_verify",), _run_spec_engine, _judge_spec_engine,
               summary="engine with a draft model: greedy output = transformers, drafts accepted"),
-    CheckSpec("quantization_bounds", "correctness", ("quantize_blockwise",), _run_quantization, _judge_quantization,
-              summary="blockwise int8 round trip within half a quantization step"),
+    CheckSpec("quantization_bounds", "correctness", ("group_int4",), _run_quantization, _judge_quantization,
+              summary="group-wise INT4 round trip within half a quantization step, lossless packing"),
 ]

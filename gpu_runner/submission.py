@@ -16,10 +16,10 @@ import types
 from dataclasses import dataclass, field
 from pathlib import Path
 
-# exercise -> (lab, the part names it defines): the engine parts, plus the quantization exercise
-# of Lab 2.2 (not an engine part; its contract is in docs/instructor/gpu_runner.md).
-QUANTIZATION_EXERCISE = ("lab2_2_inference_optimization", "quantize_blockwise",
-                         ("quantize_blockwise", "dequantize_blockwise"))
+# exercise -> (lab, the part names it defines): the engine parts, plus Lab 2.2/03's group-wise INT4
+# quantization exercise (not an engine part; the check is described in docs/instructor/gpu_runner.md).
+QUANTIZATION_EXERCISE = ("lab2_2_inference_optimization", "group_int4",
+                         ("quantize_int4_groupwise", "dequantize_int4_groupwise", "pack_int4", "unpack_int4"))
 
 
 def known_exercises() -> dict[str, tuple[str, tuple[str, ...]]]:

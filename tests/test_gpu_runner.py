@@ -26,23 +26,34 @@ CORPUS = REPO / "tests" / "corpus"
 HAS_CUDA = torch.cuda.is_available()
 needs_gpu = pytest.mark.skipif(not HAS_CUDA, reason="needs a CUDA device (GPU mode of gpu_runner)")
 
-# A correct blockwise int8 quantization (the contract of the quantization_bounds check).
+# Lab 2.2/03's group_int4 contract (the quantization_bounds check): a correct version written independently of
+# solutions/, and one that truncates instead of rounding (errors reach a whole quantization step).
 QUANTIZE_OK = '''
 import torch
 
-def quantize_blockwise(w, block_size=64):
-    blocks = w.float().reshape(-1, block_size)
-    absmax = blocks.abs().amax(dim=-1)
-    scale = torch.where(absmax > 0, absmax / 127.0, torch.ones_like(absmax))
-    codes = torch.round(blocks / scale[:, None]).clamp(-127, 127).to(torch.int8)
-    return codes.reshape(w.shape), absmax
+def quantize_int4_groupwise(w, group_size):
+    groups = w.float().reshape(-1, group_size)
+    absmax = groups.abs().amax(dim=-1, keepdim=True)
+    scale = torch.where(absmax > 0, absmax / 7.0, torch.ones_like(absmax))
+    q = torch.round(groups / scale).clamp(-7, 7).to(torch.int8)
+    return q.reshape(w.shape), scale.reshape(*w.shape[:-1], -1)
 
-def dequantize_blockwise(codes, absmax, block_size=64):
-    blocks = codes.float().reshape(-1, block_size) * (absmax / 127.0)[:, None]
-    return blocks.reshape(codes.shape)
+def dequantize_int4_groupwise(q, scales, group_size):
+    groups = q.float().reshape(-1, group_size) * scales.float().reshape(-1, 1)
+    return groups.reshape(q.shape)
+
+def pack_int4(q):
+    nib = q.to(torch.int16) & 0xF
+    return (nib[..., 0::2] | (nib[..., 1::2] << 4)).to(torch.uint8)
+
+def unpack_int4(packed):
+    b = packed.to(torch.int16)
+    vals = torch.stack([b & 0xF, (b >> 4) & 0xF], dim=-1).reshape(*packed.shape[:-1], -1)
+    return torch.where(vals >= 8, vals - 16, vals).to(torch.int8)
 '''
-# Wrong: truncates towards zero instead of rounding, so errors reach a whole quantization step.
-QUANTIZE_TRUNCATES = QUANTIZE_OK.replace("torch.round(blocks / scale[:, None])", "(blocks / scale[:, None])")
+QUANTIZE_TRUNCATES = QUANTIZE_OK.replace("torch.round(groups / scale)", "(groups / scale)")
+# Wrong only in the packing: the high nibble is not sign-extended back.
+QUANTIZE_BAD_PACKING = QUANTIZE_OK.replace("torch.where(vals >= 8, vals - 16, vals)", "vals")
 
 
 def run_cli(*args, env=None, timeout=900) -> tuple[int, dict]:
@@ -58,11 +69,11 @@ def by_name(rep: dict) -> dict[str, dict]:
 
 
 def solutions_with_quantization(folder: Path) -> Path:
-    """The reference parts plus a correct quantization exercise, as a folder of exercise files."""
+    """The reference parts, with an independent correct group_int4, as a folder of exercise files."""
     for py in SOLUTIONS.glob("*/*.py"):
         if py.stem != "__init__":
             shutil.copy(py, folder / py.name)
-    (folder / "quantize_blockwise.py").write_text(QUANTIZE_OK)
+    (folder / "group_int4.py").write_text(QUANTIZE_OK)
     return folder
 
 
@@ -89,7 +100,6 @@ def test_blocked_without_gpu(tmp_path):
     assert code == 0 and rep["status"] == "blocked" and rep["mode"] == "blocked"
     statuses = {c["name"]: c["status"] for c in rep["checks"]}
     assert statuses.pop("extract") == "passed"
-    assert statuses.pop("quantization_bounds") == "skipped"      # solutions/ has no quantization exercise
     assert set(statuses.values()) == {"blocked"}, statuses
     junit = ET.parse(tmp_path / "junit.xml").getroot()
     assert junit.get("failures") == "0"
@@ -110,7 +120,7 @@ def test_extraction_finds_the_engine_exercises():
     assert sub.labs == ["lab2_1_vllm_deployment"] and not sub.problems
     assert "# --- cell: setup_nb01 ---" in sub.modules["block_manager"]
     only = submission.load_submission(SOLUTIONS, labs=["lab2_2"])
-    assert set(only.modules) == {"prefix_cache", "speculative_verify", "speculative_theory"}
+    assert set(only.modules) == {"prefix_cache", "speculative_verify", "speculative_theory", "group_int4"}
 
 
 def test_extraction_without_nbformat_is_identical():
@@ -241,7 +251,7 @@ def test_speculative_distribution_test_has_power(cpu_context):
 
 def test_quantization_bounds(cpu_context):
     settings = cpu_context.settings
-    for source, expected in ((QUANTIZE_OK, "passed"), (QUANTIZE_TRUNCATES, "failed")):
+    for source, expected in ((QUANTIZE_OK, "passed"), (QUANTIZE_TRUNCATES, "failed"), (QUANTIZE_BAD_PACKING, "failed")):
         namespace = {}
         exec(source, namespace)
         ctx = checks.Context(settings, parts=cpu_context.parts, extras=namespace)
