@@ -17,6 +17,7 @@ GRADERS_DIR = Path(__file__).resolve().parent / "graders"
 EXTRA_DIRS_ENV = "AUTOGRADER_GRADERS_DIRS"
 DEFAULT_TIMEOUT_S = 120
 DEFAULT_MEMORY_MB = 4096
+DEFAULT_FILE_MB = 256
 DEFAULT_TEST_TIMEOUT_S = 30
 
 
@@ -28,6 +29,7 @@ class Grader:
     exercises: tuple[str, ...]
     timeout_s: float = DEFAULT_TIMEOUT_S
     memory_mb: int = DEFAULT_MEMORY_MB
+    file_mb: int = DEFAULT_FILE_MB        # largest file the grader process (and its children) may write
     test_timeout_s: float = DEFAULT_TEST_TIMEOUT_S
     tests: tuple[tuple[str, float], ...] = field(default=())   # (test name, points)
 
@@ -67,6 +69,7 @@ def read_grader(path: Path) -> Grader:
         exercises=tuple(_literal(tree, "EXERCISES", [gid.removeprefix("test_")])),
         timeout_s=float(_literal(tree, "TIMEOUT_S", DEFAULT_TIMEOUT_S)),
         memory_mb=int(_literal(tree, "MEMORY_MB", DEFAULT_MEMORY_MB)),
+        file_mb=int(_literal(tree, "FILE_MB", DEFAULT_FILE_MB)),
         test_timeout_s=float(_literal(tree, "TEST_TIMEOUT_S", DEFAULT_TEST_TIMEOUT_S)),
         tests=tuple(tests),
     )

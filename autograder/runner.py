@@ -104,7 +104,8 @@ def run_grader(grader: Grader, code: str, origin: str = "submission", setup: str
         for t in readers:
             t.start()
         job = {"code_path": code_path, "setup_path": setup_path, "grader_path": str(grader.path), "nonce": nonce, "result_fd": write_fd,
-               "memory_mb": grader.memory_mb, "test_timeout_s": grader.test_timeout_s, "origin": origin}
+               "memory_mb": grader.memory_mb, "file_mb": grader.file_mb, "test_timeout_s": grader.test_timeout_s,
+               "origin": origin}
         try:
             proc.stdin.write((json.dumps(job) + "\n").encode())
             proc.stdin.close()

@@ -37,11 +37,11 @@ class Channel:
         os.write(self._fd, line.encode())
 
 
-def apply_limits(memory_mb: int) -> None:
+def apply_limits(memory_mb: int, file_mb: int = 256) -> None:
     limit = memory_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    big_file = 256 * 1024 * 1024
+    big_file = file_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_FSIZE, (big_file, big_file))
 
 
@@ -251,7 +251,7 @@ def _configure_hypothesis() -> None:
 def main() -> None:
     job = json.loads(sys.stdin.readline())
     channel = Channel(job["result_fd"], job["nonce"])
-    apply_limits(int(job["memory_mb"]))
+    apply_limits(int(job["memory_mb"]), int(job.get("file_mb", 256)))
     signal.signal(signal.SIGALRM, _alarm)
     _configure_hypothesis()
 
