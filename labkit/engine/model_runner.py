@@ -43,7 +43,7 @@ SUPPORTED_MODEL_TYPES = ("llama", "mistral", "qwen2")
 DECODE_MAX_QUERY = 8   # sequences with at most this many new tokens go to the batched path
 GROUP_TOKENS = 4096    # padded context tokens per batched attention group (tuned on a 2-core CPU)
 PARALLEL_ROWS = 64     # matmuls with at least this many rows are split over the two threads
-ONEDNN_MIN_WEIGHT = 1 << 18  # weights this big (1 MiB in float32) use oneDNN for steps of 2-63 rows
+ONEDNN_MIN_WEIGHT = 1 << 17  # weights this big (512 KiB in float32) use oneDNN for steps of 2-63 rows
 
 
 def load_hf_model(path: str | Path, dtype: torch.dtype | None = None):
@@ -167,8 +167,13 @@ class ModelRunner:
         the weight matrix on every call: the target's 17 matmuls for 5 rows (verifying 4 drafts)
         cost 1.5-1.7x those for one row on the 2-core benchmark machine, with oneDNN and the
         weights packed once about 0.9x. oneDNN has a higher fixed cost per call, so only matrices
-        of ONEDNN_MIN_WEIGHT elements or more use it (below that MKL was as fast or faster, with
-        cold caches). Float32 CPU only; skipped where oneDNN is missing.
+        of ONEDNN_MIN_WEIGHT elements or more use it: in a whole forward pass of the tiny target
+        (weights out of the L2 cache), oneDNN also won for its 512 KiB QKV and down projections
+        (5-row verify pass 1.29x -> 1.20x a one-row step, 7 rows 1.40x -> 1.31x), lost nothing
+        on its 256 KiB output projection, and lost on the draft's 256 KiB gate/up (2-row catch-up
+        pass 1.24x -> 1.43x a one-row draft step), whose whole model stays in the L2 cache. One
+        row always uses MKL's matrix-vector product (oneDNN was no faster for the target and
+        30% slower for the draft). Float32 CPU only; skipped where oneDNN is missing.
         """
         self._packed_head = None
         if self.device.type != "cpu" or self.dtype != torch.float32 or not torch.backends.mkldnn.is_available():
