@@ -7,7 +7,13 @@ Workload: prompts cut from the course corpus (the text the tiny models were trai
 continued for ``--max-tokens`` tokens, ``--batch-size`` requests at a time (1 = the latency
 regime where speculative decoding is meant to help). For every gamma the same workload runs
 with the tiny draft proposing gamma tokens per step; plain decoding (no draft) is the baseline.
-Runs are interleaved (plain, gamma 1, gamma 2, ..., plain, ...) and the median is reported.
+Runs are interleaved and the median over repeats of each configuration's total is reported. By
+default (``--interleave batch``) every batch of prompts runs on all configurations in turn (the
+starting configuration rotating from batch to batch) before the next batch, so that all of them
+see the same load from whatever else runs on the machine; ``--interleave workload`` runs the
+whole workload per configuration (plain, gamma 1, gamma 2, ..., plain, ...), the order used
+before 2026-11-21 17:50 UTC, which on a busy shared box let one configuration's total catch a
+quiet or a busy minute that another's missed.
 
 Measured per gamma: the acceptance rate alpha (per-token, estimated as accepted / (accepted +
 rejections)), tokens per target step, and the speedup over plain decoding. The cost ratio c is
@@ -54,6 +60,21 @@ def timed_run(engine, prompts, params, batch_size: int) -> tuple[float, float, i
     return time.perf_counter() - t0, time.process_time() - c0, tokens
 
 
+def timed_interleaved(engines: dict, prompts, params, batch_size: int) -> dict:
+    """The workload on every engine, one batch of prompts at a time on all of them in turn (the
+    first engine rotating by batch); per engine (wall seconds, CPU seconds, output tokens)."""
+    totals = {g: [0.0, 0.0, 0] for g in engines}
+    order = list(engines)
+    for b, i in enumerate(range(0, len(prompts), batch_size)):
+        for g in order[b % len(order):] + order[:b % len(order)]:
+            t0, c0 = time.perf_counter(), time.process_time()
+            outs = engines[g].generate(prompts[i:i + batch_size], params)
+            totals[g][0] += time.perf_counter() - t0
+            totals[g][1] += time.process_time() - c0
+            totals[g][2] += sum(len(o.token_ids) for o in outs)
+    return {g: tuple(v) for g, v in totals.items()}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--gammas", default="1,2,3,4,5,6")
@@ -62,6 +83,9 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=1)
     ap.add_argument("--temperature", type=float, default=0.0)
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--interleave", choices=("batch", "workload"), default="batch",
+                    help="run each batch of prompts on all configurations in turn (default), or the whole "
+                         "workload per configuration (the order used before 2026-11-21)")
     ap.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest at batch 1)")
     ap.add_argument("--models", help="directory with target/ draft/ tokenizer/ (default: tiny_models())")
     ap.add_argument("--json", help="write the results here")
@@ -99,8 +123,11 @@ def main() -> None:
     cpu = {g: [] for g in engines}
     tokens = {}
     for r in range(args.repeats):
-        for g, e in engines.items():
-            dt, dc, tokens[g] = timed_run(e, prompts, params, args.batch_size)
+        if args.interleave == "batch":
+            runs = timed_interleaved(engines, prompts, params, args.batch_size)
+        else:
+            runs = {g: timed_run(e, prompts, params, args.batch_size) for g, e in engines.items()}
+        for g, (dt, dc, tokens[g]) in runs.items():
             times[g].append(dt)
             cpu[g].append(dc)
         print(f"repeat {r + 1}: " + ", ".join(f"gamma {g}: {times[g][-1]:.2f} s ({cpu[g][-1]:.2f} CPU-s)"
@@ -132,8 +159,8 @@ def main() -> None:
                      "fraction_of_expected_cpu": speedup_cpu / expected_cpu})
 
     print(f"\n{args.num_prompts} corpus prompts x {args.max_tokens} tokens, batch {args.batch_size}, "
-          f"temperature {args.temperature}, torch threads {args.threads}; median of {args.repeats} interleaved "
-          f"repeats; plain decoding {plain_tps:.0f} tokens/s, {1e3 * target_step:.2f} ms per step")
+          f"temperature {args.temperature}, torch threads {args.threads}; median of {args.repeats} repeats "
+          f"(interleaved by {args.interleave}); plain decoding {plain_tps:.0f} tokens/s, {1e3 * target_step:.2f} ms per step")
     print(f"{'gamma':>5s} {'alpha':>6s} {'c':>6s} {'tok/step':>8s} {'(theory)':>8s} {'tokens/s':>8s} "
           f"{'speedup':>7s} {'(theory)':>8s} {'of theory':>9s}")
     for row in rows:
@@ -153,6 +180,7 @@ def main() -> None:
         Path(args.json).write_text(json.dumps({
             "machine": f"{platform.machine()} {os.cpu_count()} cores", "date": time.strftime("%Y-%m-%d"),
             "command": " ".join(["python", "benchmarks/spec_decode.py", *sys.argv[1:]]),
+            "interleave": args.interleave,
             "target": str(target), "draft": str(draft), "plain_tokens_per_second": plain_tps,
             "plain_step_seconds": target_step, "times": {str(k): v for k, v in times.items()},
             "cpu_seconds": {str(k): v for k, v in cpu.items()}, "load_average": os.getloadavg(), "rows": rows,
