@@ -169,11 +169,13 @@ class ModelRunner:
         weights packed once about 0.9x. oneDNN has a higher fixed cost per call, so only matrices
         of ONEDNN_MIN_WEIGHT elements or more use it: in a whole forward pass of the tiny target
         (weights out of the L2 cache), oneDNN also won for its 512 KiB QKV and down projections
-        (5-row verify pass 1.29x -> 1.20x a one-row step, 7 rows 1.40x -> 1.31x), lost nothing
-        on its 256 KiB output projection, and lost on the draft's 256 KiB gate/up (2-row catch-up
-        pass 1.24x -> 1.43x a one-row draft step), whose whole model stays in the L2 cache. One
-        row always uses MKL's matrix-vector product (oneDNN was no faster for the target and
-        30% slower for the draft). Float32 CPU only; skipped where oneDNN is missing.
+        (5-row verify pass 1.29x -> 1.20x a one-row step, 7 rows 1.40x -> 1.31x), made no
+        measurable difference on its 256 KiB output projection (left on MKL), and lost on the
+        draft's 256 KiB gate/up (2-row catch-up pass 1.24x -> 1.43x a one-row draft step), whose
+        whole model stays in the L2 cache. oneDNN's fixed cost is about 12 us per call more than
+        MKL's (15 vs 3 us on a 64x64 matrix), so one row always uses MKL's matrix-vector product
+        (oneDNN was no faster for the target and 30% slower for the draft). Float32 CPU only;
+        skipped where oneDNN is missing.
         """
         self._packed_head = None
         if self.device.type != "cpu" or self.dtype != torch.float32 or not torch.backends.mkldnn.is_available():
