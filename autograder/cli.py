@@ -137,7 +137,7 @@ def cmd_build(args) -> int:
 
 def cmd_course_check(args) -> int:
     from .course_check import course_check
-    return course_check(workers=args.workers, keep=args.keep)
+    return course_check(workers=args.workers, keep=args.keep, only=args.lab)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -163,6 +163,7 @@ def main(argv: list[str] | None = None) -> int:
                                             "submissions of every lab with nbgrader, print the grade table")
     c.add_argument("--workers", type=int, default=2)
     c.add_argument("--keep", help="keep the nbgrader course folder here (default: a temp dir)")
+    c.add_argument("--lab", action="append", help="only this lab (a unique prefix is enough; repeatable)")
     c.set_defaults(func=cmd_course_check)
     args = parser.parse_args(argv)
     return args.func(args)

@@ -67,3 +67,13 @@ def test_solutions_score_full_marks_and_stubs_score_zero():
     rows, problems = selfcheck(build.labs())
     assert rows, "no exercise was graded"
     assert not problems, "\n".join(problems)
+
+
+def test_course_check_lab_selection():
+    from autograder.course_check import select_labs
+    labs = ["lab2_1_vllm_deployment", "lab2_2_inference_optimization", "lab2_5_monitoring_tuning"]
+    assert select_labs(labs, None) == labs
+    assert select_labs(labs, ["lab2_5", "lab2_1_vllm_deployment", "lab2_5"]) == [labs[2], labs[0]]
+    for bad in (["lab9"], ["lab2_"]):          # no match, several matches
+        with pytest.raises(ValueError, match="expected one of"):
+            select_labs(labs, bad)
