@@ -43,7 +43,8 @@ SUPPORTED_MODEL_TYPES = ("llama", "mistral", "qwen2")
 DECODE_MAX_QUERY = 8   # sequences with at most this many new tokens go to the batched path
 GROUP_TOKENS = 4096    # padded context tokens per batched attention group (tuned on a 2-core CPU)
 PARALLEL_ROWS = 64     # matmuls with at least this many rows are split over the two threads
-ONEDNN_MIN_WEIGHT = 1 << 17  # weights this big (512 KiB in float32) use oneDNN for steps of 2-63 rows
+ONEDNN_MIN_WEIGHT = 1 << 17  # weights this big (512 KiB in float32) use oneDNN for steps of 2-63 rows,
+ONEDNN_MIN_SIDE = 256        # and so do weights with both sides at least this long (the target's 256x256)
 
 
 def load_hf_model(path: str | Path, dtype: torch.dtype | None = None):
@@ -81,14 +82,15 @@ class _Layer:
         self.packed: _Layer | None = None     # the same weights reordered for oneDNN (see _pack_weights)
 
     def packed_copy(self) -> _Layer:
-        """This layer with its big matrices (ONEDNN_MIN_WEIGHT elements or more) reordered for
-        oneDNN; ``kernels`` says which linear function each of qkv, o, gate_up, down takes."""
+        """This layer with its big matrices (ONEDNN_MIN_WEIGHT elements or more, or both sides
+        ONEDNN_MIN_SIDE or more) reordered for oneDNN; ``kernels`` says which linear function
+        each of qkv, o, gate_up, down takes."""
         p = object.__new__(_Layer)
         p.__dict__.update(self.__dict__)
         kernels = []
         for name in ("qkv", "o", "gate_up", "down"):
             weight = getattr(self, name)
-            if weight.numel() >= ONEDNN_MIN_WEIGHT:
+            if weight.numel() >= ONEDNN_MIN_WEIGHT or min(weight.shape) >= ONEDNN_MIN_SIDE:
                 setattr(p, name, _pack_weights_for_onednn(weight))
                 kernels.append(_onednn_linear)
             else:
@@ -169,10 +171,12 @@ class ModelRunner:
         weights packed once about 0.9x. oneDNN has a higher fixed cost per call, so only matrices
         of ONEDNN_MIN_WEIGHT elements or more use it: in a whole forward pass of the tiny target
         (weights out of the L2 cache), oneDNN also won for its 512 KiB QKV and down projections
-        (5-row verify pass 1.29x -> 1.20x a one-row step, 7 rows 1.40x -> 1.31x), made no
-        measurable difference on its 256 KiB output projection (left on MKL), and lost on the
-        draft's 256 KiB gate/up (2-row catch-up pass 1.24x -> 1.43x a one-row draft step), whose
-        whole model stays in the L2 cache. oneDNN's fixed cost is about 12 us per call more than
+        (5-row verify pass 1.29x -> 1.20x a one-row step, 7 rows 1.40x -> 1.31x), and lost on
+        the draft's 256 KiB gate/up (2-row catch-up pass 1.24x -> 1.43x a one-row draft step),
+        whose whole model stays in the L2 cache. Matrices with both sides ONEDNN_MIN_SIDE or more
+        also use it: the target's 256 KiB output projection (256x256; verify pass 2-4% faster,
+        plain batched decoding of the throughput benchmark about 7% less CPU time), not the
+        draft's 128-wide ones. oneDNN's fixed cost is about 12 us per call more than
         MKL's (15 vs 3 us on a 64x64 matrix), so one row always uses MKL's matrix-vector product
         (oneDNN was no faster for the target and 30% slower for the draft). Float32 CPU only;
         skipped where oneDNN is missing.
