@@ -147,9 +147,9 @@ def _preset(name: str, **kw) -> ModelPreset:
     return ModelPreset(name=name, **kw)
 
 
-# Where each preset's shape was copied from: a citation for readers, never fetched (the shapes are written
-# out below; nothing is downloaded at run time).
-_CONFIG_CITATION = "https://huggingface.co/{}/blob/main/config.json"
+# Where each preset's shape was copied from: the model repository's config.json, named for readers (the shapes
+# are written out below; nothing is looked up or downloaded at run time).
+_CONFIG_CITATION = "config.json of the {} repository, copied by hand"
 
 PRESETS: dict[str, ModelPreset] = {
     p.name: p
