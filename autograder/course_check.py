@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 from . import build as build_mod
+from .labs import select_labs
 
 EXPECTED = {"reference": "max", "blank": 0.0}
 
@@ -53,19 +54,6 @@ def export_grades(course: Path) -> list[dict]:
 
 def leaked_hidden_tests(course: Path) -> list[Path]:
     return [p for p in (course / "feedback").rglob("*.html") if "BEGIN HIDDEN TESTS" in p.read_text()]
-
-
-def select_labs(labs: list[str], only: list[str] | None) -> list[str]:
-    """The labs named by ``only`` (full ids or unique prefixes such as ``lab2_5``); all of them without it."""
-    if not only:
-        return labs
-    chosen = []
-    for name in only:
-        matches = [lab for lab in labs if lab == name] or [lab for lab in labs if lab.startswith(name)]
-        if len(matches) != 1:
-            raise ValueError(f"--lab {name!r} matches {len(matches)} labs; expected one of {', '.join(labs)}")
-        chosen += [m for m in matches if m not in chosen]
-    return chosen
 
 
 def course_check(workers: int = 2, keep: str | None = None, only: list[str] | None = None) -> int:

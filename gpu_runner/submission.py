@@ -112,16 +112,10 @@ def _files(path: Path) -> tuple[list[Path], list[Path]]:
 
 def resolve_labs(requested: list[str] | None) -> list[str] | None:
     """Full lab ids for ``--lab`` values (a unique prefix such as ``lab2_1`` is enough)."""
+    from autograder.labs import select_labs
     if not requested:
         return None
-    labs = sorted({lab for lab, _ in known_exercises().values()})
-    out = []
-    for name in requested:
-        matches = [lab for lab in labs if lab == name] or [lab for lab in labs if lab.startswith(name)]
-        if len(matches) != 1:
-            raise ValueError(f"--lab {name!r}: expected one of {', '.join(labs)}")
-        out.append(matches[0])
-    return out
+    return select_labs(sorted({lab for lab, _ in known_exercises().values()}), requested)
 
 
 def load_submission(path: str | Path, labs: list[str] | None = None) -> Submission:

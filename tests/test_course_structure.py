@@ -70,7 +70,7 @@ def test_solutions_score_full_marks_and_stubs_score_zero():
 
 
 def test_course_check_lab_selection():
-    from autograder.course_check import select_labs
+    from autograder.labs import select_labs
     labs = ["lab2_1_vllm_deployment", "lab2_2_inference_optimization", "lab2_5_monitoring_tuning"]
     assert select_labs(labs, None) == labs
     assert select_labs(labs, ["lab2_5", "lab2_1_vllm_deployment", "lab2_5"]) == [labs[2], labs[0]]
