@@ -20,11 +20,12 @@ from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from . import extract
+from . import extract, sandbox
 from .registry import Grader, all_graders, grader_for
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 OUTPUT_KEEP_BYTES = 20_000
+EVENT_LINE_LIMIT = 4 << 20
 
 
 @dataclass
@@ -46,6 +47,8 @@ class ExerciseResult:
     error: str = ""           # why the whole exercise scored 0 (load error, crash, tampering, ...)
     seconds: float = 0.0
     output_tail: str = ""     # what the submission printed (clipped), for instructors
+    grader_log: str = ""      # the trusted grading process's own output (pytest, grader errors), for instructors
+    sandboxed: bool = True    # False only with --no-sandbox (local debugging): such a grade is not defensible
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -63,8 +66,16 @@ def drain_output(stream, keep: list[bytes]) -> None:
 
 
 def read_events(fd: int, nonce: str, events: list[dict]) -> None:
+    """The worker's event lines (bounded: a line over 4 MB, or more than 100 000 events, is dropped)."""
     with os.fdopen(fd, "rb") as fh:
-        for raw in fh:
+        while len(events) < 100_000:
+            raw = fh.readline(EVENT_LINE_LIMIT)
+            if not raw:
+                break
+            if not raw.endswith(b"\n"):
+                while (rest := fh.readline(EVENT_LINE_LIMIT)) and not rest.endswith(b"\n"):
+                    pass
+                continue
             try:
                 event = json.loads(raw)
             except ValueError:
@@ -103,9 +114,14 @@ def run_grader(grader: Grader, code: str, origin: str = "submission", setup: str
                    threading.Thread(target=drain_output, args=(proc.stdout, output), daemon=True)]
         for t in readers:
             t.start()
-        job = {"code_path": code_path, "setup_path": setup_path, "grader_path": str(grader.path), "nonce": nonce, "result_fd": write_fd,
-               "memory_mb": grader.memory_mb, "file_mb": grader.file_mb, "test_timeout_s": grader.test_timeout_s,
-               "origin": origin}
+        os.chmod(tmp, 0o755)          # the sandbox (uid 65534) reads the job's files, read-only
+        for path in (code_path, setup_path):
+            if path:
+                os.chmod(path, 0o644)
+        job = {"code_path": code_path, "setup_path": setup_path, "grader_path": str(grader.path), "nonce": nonce,
+               "result_fd": write_fd, "memory_mb": grader.memory_mb, "file_mb": grader.file_mb,
+               "test_timeout_s": grader.test_timeout_s, "origin": origin, "lab": grader.lab,
+               "cpu_s": int(grader.timeout_s) + 30}
         try:
             proc.stdin.write((json.dumps(job) + "\n").encode())
             proc.stdin.close()
@@ -120,7 +136,12 @@ def run_grader(grader: Grader, code: str, origin: str = "submission", setup: str
         for t in readers:
             t.join(timeout=10)
     result.seconds = round(time.monotonic() - start, 2)
-    result.output_tail = (output[0] if output else b"").decode("utf-8", "replace")
+    done = next((e for e in events if e["event"] == "done"), {})
+    worker_log = (output[0] if output else b"").decode("utf-8", "replace")
+    result.output_tail = str(done.get("output", ""))[:OUTPUT_KEEP_BYTES + 100] if done else worker_log
+    result.grader_log = worker_log
+    collected = next((e for e in events if e["event"] == "collected"), {})
+    result.sandboxed = bool(collected.get("sandboxed", not sandbox.unsandboxed_requested()))
     _score(result, events, timed_out, grader)
     return result
 
@@ -147,23 +168,19 @@ def _score(result: ExerciseResult, events: list[dict], timed_out: bool, grader: 
             test = by_name[e["name"]]
             test.earned = test.points if e["passed"] else 0.0
             test.message = e.get("message", "")
-    tampered = next((e for e in events if e["event"] == "tampered"), None)
     done = next((e for e in events if e["event"] == "done"), None)
-    if tampered:
-        result.error = ("your code changed " + ", ".join(tampered["names"]) + f" ({tampered['when']}); "
-                        "a submission may not monkeypatch libraries or the grader, so this exercise scores 0")
-    elif done and done.get("load_error"):
+    if done and done.get("load_error"):
         result.error = done["load_error"]
     elif not docs:
         result.error = "the grader could not start (see the instructor log)"
     elif timed_out:
         result.error = f"grading stopped after {grader.timeout_s:.0f} s: tests that had not finished score 0"
     elif done is None:
-        result.error = "the grading process ended abruptly (os._exit, a crash, or the memory limit?)"
+        result.error = "the grading process ended abruptly (tell your instructor: this is not your code's doing)"
     for test in result.tests:
         if test.name not in reported and not test.message:
             test.message = "not run: " + (result.error or "the grader stopped early")
-    result.score = 0.0 if tampered else round(sum(t.earned for t in result.tests), 6)
+    result.score = round(sum(t.earned for t in result.tests), 6)
 
 
 # -- notebooks -------------------------------------------------------------------------------------
