@@ -8,6 +8,7 @@ from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPrep
 from nbgrader.preprocessors import (  # noqa: E402
     AssignLatePenalties, CheckCellMetadata, GetGrades, IgnorePattern, LimitOutput, SaveAutoGrades)
 
+from autograder.kernel import KERNEL_NAME, SandboxedKernelManager  # noqa: E402
 from autograder.nbgrader_plugin import HiddenGraders, SafeExecute, StripHiddenTests  # noqa: E402
 
 c = get_config()  # noqa: F821
@@ -24,7 +25,10 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 c.Execute.kernel_name = "python3"
 c.Execute.timeout = 300
 c.Execute.interrupt_on_timeout = True
-c.SafeExecute.kernel_name = "python3"
+# The student's notebook runs in the grading sandbox (autograder/kernel.py): its own uid, pid and network
+# namespaces, read-only system, no view of the gradebook, the graders or other submissions.
+c.SafeExecute.kernel_name = KERNEL_NAME
+c.SafeExecute.kernel_manager_class = SandboxedKernelManager
 c.SafeExecute.timeout = 300
 
 # torch / vLLM / transformers print warnings on stderr; stderr in a grade cell would score it 0.

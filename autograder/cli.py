@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -65,9 +66,10 @@ def write_results(rows: list[dict], out: Path) -> None:
     (out / "results.json").write_text(json.dumps(rows, indent=1, ensure_ascii=False))
     with open(out / "results.csv", "w", newline="") as fh:
         w = csv.writer(fh)
-        w.writerow(["student", "notebook", "grade_id", "score", "max_points", "error"])
+        w.writerow(["student", "notebook", "grade_id", "score", "max_points", "sandboxed", "error"])
         for r in rows:
-            w.writerow([r["student"], r["notebook"], r["grade_id"], r["score"], r["max_points"], r["error"]])
+            w.writerow([r["student"], r["notebook"], r["grade_id"], r["score"], r["max_points"],
+                        r.get("sandboxed", False), r["error"]])
     for student in sorted({r["student"] for r in rows}):
         text = "".join(r["feedback"] for r in rows if r["student"] == student)
         (out / f"feedback_{student}.txt").write_text(text)
@@ -88,7 +90,25 @@ def print_table(rows: list[dict], title: str = "") -> None:
         print(f"{student:<{width}}  {score:>8g}  {mx:>6g}  {pct:>5.1f}%")
 
 
+def use_sandbox(args) -> bool:
+    """Refuse to grade without the sandbox unless --no-sandbox was given (then say so loudly)."""
+    from . import sandbox
+    if getattr(args, "no_sandbox", False):
+        os.environ[sandbox.NO_SANDBOX_ENV] = "1"
+        print("warning: --no-sandbox: student code runs with your rights; results are marked unsandboxed",
+              file=sys.stderr)
+        return True
+    try:
+        sandbox.require()
+    except sandbox.SandboxUnavailable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return False
+    return True
+
+
 def cmd_grade(args) -> int:
+    if not use_sandbox(args):
+        return 2
     rows = grade_many(find_submissions(Path(args.path)), args.workers, progress=not args.quiet)
     if args.out:
         write_results(rows, Path(args.out))
@@ -115,6 +135,8 @@ def selfcheck(labs: list[str], workers: int = 2) -> tuple[list[dict], list[str]]
 
 
 def cmd_selfcheck(args) -> int:
+    if not use_sandbox(args):
+        return 2
     labs = [args.lab] if args.lab else build_mod.labs()
     rows, problems = selfcheck(labs, args.workers)
     for r in rows:
@@ -150,10 +172,13 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("--out", help="folder for results.json, results.csv and per-student feedback")
     g.add_argument("-v", "--verbose", action="store_true", help="print each exercise's feedback")
     g.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    g.add_argument("--no-sandbox", action="store_true",
+                   help="local debugging only: run student code without the bubblewrap sandbox (results are marked)")
     g.set_defaults(func=cmd_grade)
     s = sub.add_parser("selfcheck", help="solutions must score full marks, release stubs 0")
     s.add_argument("--lab")
     s.add_argument("--workers", type=int, default=2)
+    s.add_argument("--no-sandbox", action="store_true", help="local debugging only (results are marked)")
     s.set_defaults(func=cmd_selfcheck)
     b = sub.add_parser("build", help="regenerate release/ and solutions/ from source/")
     b.add_argument("--check", action="store_true", help="only report what is out of sync")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import nbformat
@@ -82,20 +83,35 @@ def strip_hidden_tests(source: str) -> str:
 def neutralize_ipython(source: str) -> str:
     """Turn IPython-only lines (``%magic``, ``!shell``, ``%%cell``) into comments.
 
-    Exercise code must be plain Python; a magic in a solution cell is not part of the exercise.
+    Exercise code must be plain Python; a magic in a solution cell is not part of the exercise. Which lines
+    are magics is decided by IPython's own input transformer, so a continuation line that happens to start
+    with ``%`` or ``!=`` stays code.
     """
     lines = source.splitlines()
     if lines and lines[0].lstrip().startswith("%%"):
         return "\n".join("# [ipython] " + ln for ln in lines)
+    if not any(ln.lstrip().startswith(("%", "!", "?")) or ln.rstrip().endswith("?") for ln in lines):
+        return "\n".join(lines)
+    try:
+        transformed = _transformer().transform_cell(source + "\n").splitlines()
+    except Exception:  # noqa: BLE001 - not even IPython syntax: leave it to the grader's SyntaxError
+        return "\n".join(lines)
+    if len(transformed) != len(lines):
+        return "\n".join(lines)
     out = []
-    for ln in lines:
-        stripped = ln.lstrip()
-        if stripped.startswith(("%", "!")):
-            indent = ln[: len(ln) - len(stripped)]
-            out.append(f"{indent}pass  # [ipython] {stripped}")
+    for ln, new in zip(lines, transformed):
+        if new != ln and "get_ipython()" in new:
+            stripped = ln.lstrip()
+            out.append(f"{ln[: len(ln) - len(stripped)]}pass  # [ipython] {stripped}")
         else:
             out.append(ln)
     return "\n".join(out)
+
+
+@lru_cache(maxsize=1)
+def _transformer():
+    from IPython.core.inputtransformer2 import TransformerManager
+    return TransformerManager()
 
 
 def cell_code(cell) -> str:

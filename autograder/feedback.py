@@ -10,6 +10,10 @@ def _pts(x: float) -> str:
 
 def feedback_text(result: ExerciseResult) -> str:
     lines = [f"{result.grade_id}: {_pts(result.score)} / {_pts(result.max_points)} points"]
+    if not result.sandboxed:
+        lines.append("  !! graded WITHOUT the sandbox (--no-sandbox, local debugging): this grade is not defensible")
+    for notice in result.notices:
+        lines.append(f"  note: {notice}")
     if result.error:
         lines.append(f"  !! {result.error}")
     for t in result.tests:

@@ -47,6 +47,7 @@ class ExerciseResult:
     error: str = ""           # why the whole exercise scored 0 (load error, crash, tampering, ...)
     seconds: float = 0.0
     output_tail: str = ""     # what the submission printed (clipped), for instructors
+    notices: list[str] = field(default_factory=list)   # what is off about the submitted notebook itself
     grader_log: str = ""      # the trusted grading process's own output (pytest, grader errors), for instructors
     sandboxed: bool = True    # False only with --no-sandbox (local debugging): such a grade is not defensible
 
@@ -212,13 +213,43 @@ def submission_code(nb, grader: Grader, origin: str) -> tuple[str, str | None]:
     return extract.solution_code(nb, list(grader.exercises), origin), setup
 
 
+def course_exercises(nb) -> tuple[list[Grader], list[str]]:
+    """The graded exercises of the course notebook ``nb`` is a submission of, and what is off about ``nb``.
+
+    Which exercises exist and what they are worth come from the course's copy of the notebook, never from
+    the submission: pasting a grade cell again, renaming or deleting one changes nothing but a notice."""
+    submitted = [c.grade_id for c in extract.grade_cells(nb)]
+    ids = set(submitted) | set(extract.solution_ids(nb))
+    best, best_overlap = None, 0
+    for path in sorted((REPO_ROOT / "release").glob("*/*.ipynb")) or sorted((REPO_ROOT / "source").glob("*/*.ipynb")):
+        course = _course_notebook(str(path), path.stat().st_mtime)
+        course_ids = {c.grade_id for c in extract.grade_cells(course)} | set(extract.solution_ids(course))
+        overlap = len(ids & course_ids)
+        if overlap > best_overlap:
+            best, best_overlap = course, overlap
+    if best is None:     # not a course notebook: grade what it names (each grade_id once)
+        graders = [g for g in dict.fromkeys(grader_for(gid) for gid in submitted) if g is not None]
+        return graders, []
+    expected = [c.grade_id for c in extract.grade_cells(best)]
+    notices = []
+    for gid in sorted(set(submitted)):
+        if submitted.count(gid) > 1:
+            notices.append(f"grade cell {gid} appears {submitted.count(gid)} times in your notebook (graded once)")
+        if gid not in expected:
+            notices.append(f"grade cell {gid} is not part of this assignment (ignored)")
+    notices += [f"grade cell {gid} is missing from your notebook (graded anyway from your solution cell)"
+                for gid in expected if gid not in submitted]
+    return [g for g in (grader_for(gid) for gid in expected) if g is not None], notices
+
+
 def grade_notebook(nb, origin: str = "notebook", workers: int = 1,
                    only: set[str] | None = None) -> list[ExerciseResult]:
-    """Grade every grade cell of ``nb`` that has a hidden grader (``only``: restrict to these grade_ids)."""
+    """Grade every exercise of the course notebook ``nb`` is a submission of (``only``: these grade_ids)."""
+    sandbox.require()
+    graders, notices = course_exercises(nb)
     jobs: list[tuple[Grader, str | None, str | None, str]] = []
-    for cell in extract.grade_cells(nb):
-        grader = grader_for(cell.grade_id)
-        if grader is None or (only is not None and cell.grade_id not in only):
+    for grader in graders:
+        if only is not None and grader.grade_id not in only:
             continue
         try:
             code, setup = submission_code(nb, grader, origin)
@@ -232,8 +263,10 @@ def grade_notebook(nb, origin: str = "notebook", workers: int = 1,
             res = ExerciseResult(grader.grade_id, grader.lab, grader.points,
                                  tests=[TestResult(n, n, p, message="not run") for n, p in grader.tests])
             res.error = problem
-            return res
-        return run_grader(grader, code, origin, setup=setup)
+        else:
+            res = run_grader(grader, code, origin, setup=setup)
+        res.notices = [n for n in notices if grader.grade_id in n] or []
+        return res
 
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         return list(pool.map(run, jobs))

@@ -45,3 +45,6 @@ if [ ${#missing[@]} -gt 0 ]; then
         echo "[install] warning: missing Debian packages ${missing[*]} (tests that need them are skipped)"
     fi
 fi
+
+# The Jupyter kernel nbgrader autograde runs submissions in: the grading sandbox (autograder/kernel.py).
+"$VENV/bin/python" -c "from autograder.kernel import install_kernelspec; install_kernelspec()"
