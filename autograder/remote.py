@@ -7,7 +7,8 @@ crosses as a *handle*:
 
 ================================  =====================================================================
 by value                          None, bool, int, float, complex, str, bytes, list, tuple, set, dict,
-                                  named tuples, numpy arrays and scalars, torch tensors (CPU copies)
+                                  named tuples, paths, numpy arrays and scalars, torch tensors, dtypes
+                                  and generators (CPU copies; a generator's state is copied)
 by handle                         everything else: the student's classes, instances, functions,
                                   generators; the grader's callables and objects passed as arguments
 ================================  =====================================================================
@@ -35,6 +36,7 @@ import math
 import os
 import struct
 import threading
+from pathlib import Path, PurePath
 
 MAX_FRAME = 64 << 20          # bytes one message from the sandbox may take
 _HEADER = struct.Struct(">I")
@@ -110,6 +112,7 @@ class Peer:
         self.objects: dict[int, object] = {}       # our objects the other side holds handles to
         self.proxies: dict[int, object] = {}       # the other side's objects we hold
         self.released: list[int] = []
+        self.generators: dict = {}
         self.next_msg = 0
         self.broken: str | None = None
         self.owner = threading.get_ident()
@@ -153,6 +156,12 @@ class Peer:
             return {"$tt": str(data.dtype).removeprefix("torch."), "shape": list(data.shape),
                     "data": base64.b64encode(raw.numpy().tobytes()).decode(), "grad": bool(value.requires_grad),
                     "param": t is torch.nn.Parameter}
+        if isinstance(value, PurePath):
+            return {"$path": str(value)}
+        if torch is not None and t is torch.dtype:
+            return {"$dt": str(value).removeprefix("torch.")}
+        if torch is not None and t is torch.Generator and value.device.type == "cpu":
+            return {"$gen": base64.b64encode(value.get_state().numpy().tobytes()).decode(), "key": id(value)}
         if isinstance(value, tuple) and hasattr(t, "_fields"):           # a named tuple
             return {"$nt": t.__name__, "fields": list(t._fields), "v": [self.encode(v, depth + 1) for v in value]}
         if isinstance(value, bool):
@@ -215,6 +224,26 @@ class Peer:
             return np.frombuffer(base64.b64decode(value["data"]), dtype=dtype)[0]
         if "$tt" in value:
             return _decode_tensor(value)
+        if "$path" in value:
+            return Path(str(value["$path"]))
+        if "$dt" in value:
+            import torch
+            dtype = getattr(torch, str(value["$dt"]), None)
+            if not isinstance(dtype, torch.dtype):
+                raise RemoteError("unsupported dtype")
+            return dtype
+        if "$gen" in value:
+            # A torch.Generator travels as its state. The receiver keeps one generator per sender's generator
+            # and lets it advance across calls; it takes the state again only when the sender changed it
+            # (re-seeded), so seeded trials in a loop see fresh random numbers as they would in-process.
+            import torch
+            key, state = value.get("key"), value["$gen"]
+            cached = self.generators.get(key)
+            if cached is None or cached[0] != state:
+                gen = torch.Generator()
+                gen.set_state(torch.frombuffer(bytearray(base64.b64decode(state)), dtype=torch.uint8).clone())
+                self.generators[key] = cached = (state, gen)
+            return cached[1]
         if "$nt" in value:
             klass = _namedtuple(str(value["$nt"]), tuple(str(f) for f in value["fields"]))
             return klass(*[self.decode(v, depth + 1) for v in value["v"]])
@@ -405,6 +434,11 @@ class Proxy:
         return peer.request(op, h=object.__getattribute__(self, "_id"), name=name,
                             args=peer.encode(list(args)), kwargs=peer.encode(dict(kwargs)))
 
+    @property
+    def __class__(self):
+        # isinstance(handle, type) holds for a handle to a class, so "is it a class?" checks keep working
+        return type if object.__getattribute__(self, "_kind") == "cls" else Proxy
+
     def __getattr__(self, name):
         if name.startswith("__") and name.endswith("__") and name not in _FORWARDED_DUNDERS:
             raise AttributeError(name)
@@ -521,7 +555,7 @@ class Proxy:
 
 
 _FORWARDED_DUNDERS = {"__name__", "__qualname__", "__doc__", "__module__", "__dict__", "__annotations__",
-                      "__dataclass_fields__", "__fields__", "__class__", "__wrapped__"}
+                      "__dataclass_fields__", "__fields__", "__wrapped__", "__bases__", "__mro__"}
 
 
 async def _resolved(value):

@@ -8,7 +8,9 @@ What a sandboxed process gets (see docs/instructor/grading_engine.md, "Threat mo
 * read-only: the system (``/usr`` and the few ``/etc`` files programs need), the Python interpreter and
   the virtual environment, ``labkit``, the course's model cache, the reference solutions the course has
   *published* (course.toml) and the job's own files (the extracted code, the course's setup cells);
-* writable: only a size-limited tmpfs on ``/tmp`` (also ``HOME``) and ``/dev/shm``;
+* writable: a size-limited tmpfs on ``/tmp`` (also ``HOME``) and ``/dev/shm``, and the job's ``shared``
+  folder, which is the grader's temporary directory (a grader hands the student a path there and reads
+  or tampers with what the student wrote); it belongs to this one job and is deleted with it;
 * never: ``autograder/graders``, unpublished ``solutions/``, ``tests/``, other submissions, the gradebook,
   the instructor's home, the course directory.
 
@@ -79,6 +81,7 @@ class Layout:
     """What one sandbox sees besides the system: read-only paths (same path inside) and limits."""
 
     readonly: list[Path] = field(default_factory=list)
+    writable: list[Path] = field(default_factory=list)   # shared with the grader (same path inside)
     tmp_mb: int = 512
     shm_mb: int = 256
     cwd: str = "/tmp"
@@ -122,6 +125,8 @@ def command(argv: list[str], layout: Layout) -> list[str]:
             continue
         seen.add(text)
         cmd += ["--ro-bind", text, text]
+    for path in layout.writable:
+        cmd += ["--bind", str(path), str(path)]
     cmd += ["--chdir", layout.cwd, "--clearenv"]
     env = {"HOME": "/tmp", "TMPDIR": "/tmp", "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
            "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0", "MPLBACKEND": "Agg",

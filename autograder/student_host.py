@@ -133,6 +133,15 @@ def apply_limits(memory_mb: int, file_mb: int, cpu_s: int, nproc: int) -> None:
 
 def load(peer: SandboxPeer, setup_path: str, code_path: str) -> str | None:
     """Run the setup cells, then the student's cells, in one module. A load error message, or None."""
+    peer.module, problem = load_module(setup_path, code_path, peer)
+    return problem
+
+
+def load_module(setup_path: str, code_path: str, peer: SandboxPeer | None = None):
+    """(the module, None) or (None, why it could not be loaded)."""
+    if peer is None:
+        with open(code_path, encoding="utf-8") as fh:
+            peer = SandboxPeer(-1, -1, code_path, fh.read().splitlines())
     module = types.ModuleType(STUDENT_MODULE)
     module.__file__ = code_path
     sys.modules[STUDENT_MODULE] = module
@@ -142,21 +151,20 @@ def load(peer: SandboxPeer, setup_path: str, code_path: str) -> str | None:
         try:
             exec(compile(setup, setup_path, "exec"), module.__dict__)
         except BaseException as exc:  # noqa: BLE001
-            return (f"the course's setup cells failed with {type(exc).__name__}: {str(exc)[:300]} "
-                    "(not your code: tell your instructor)")
+            return None, (f"the course's setup cells failed with {type(exc).__name__}: {str(exc)[:300]} "
+                          "(not your code: tell your instructor)")
     try:
         code = compile("\n".join(peer.code_lines) + "\n", code_path, "exec")
     except SyntaxError as exc:
-        return f"SyntaxError in {cell_location(peer.code_lines, exc.lineno or 0)}: {exc.msg}"
+        return None, f"SyntaxError in {cell_location(peer.code_lines, exc.lineno or 0)}: {exc.msg}"
     try:
         exec(code, module.__dict__)
     except BaseException as exc:  # noqa: BLE001 - anything the student's top level raises
         where = peer.error_location(exc)
         text = f"{type(exc).__name__}: {str(exc)[:300]}" + (f" (in {where})" if where else "")
-        return f"your code raised {text} when it was loaded"
+        return None, f"your code raised {text} when it was loaded"
     module.__dict__.setdefault("__getattr__", _missing_name)
-    peer.module = module
-    return None
+    return module, None
 
 
 def main() -> None:

@@ -238,7 +238,9 @@ class StudentProcess:
     """One sandboxed host process for one exercise of one submission (restarted after a crash or timeout)."""
 
     def __init__(self, code_path: str, setup_path: str | None, lab: str | None, memory_mb: int,
-                 file_mb: int, cpu_s: int, load_timeout_s: float, nproc: int = 256) -> None:
+                 file_mb: int, cpu_s: int, load_timeout_s: float, nproc: int = 256,
+                 shared_dir: str | None = None) -> None:
+        self.shared_dir = shared_dir
         self.code_path, self.setup_path, self.lab = code_path, setup_path, lab
         self.memory_mb, self.file_mb, self.cpu_s, self.nproc = memory_mb, file_mb, cpu_s, nproc
         self.load_timeout_s = load_timeout_s
@@ -261,6 +263,7 @@ class StudentProcess:
             return host
         job_dir = Path(self.code_path).parent
         layout = sandbox.Layout(readonly=[job_dir, *course_paths(self.lab)], info_fd=info_fd,
+                                writable=[Path(self.shared_dir)] if self.shared_dir else [],
                                 env={"PYTHONPATH": str(REPO_ROOT), "LABKIT_HOME": str(labkit_home())})
         return sandbox.command(host, layout)
 

@@ -48,7 +48,8 @@ class GradingPlugin:
         self.job, self.channel = job, channel
         self.process = StudentProcess(job["code_path"], job.get("setup_path"), job.get("lab"),
                                       int(job["memory_mb"]), int(job.get("file_mb", 256)),
-                                      int(job.get("cpu_s", 600)), float(job["test_timeout_s"]))
+                                      int(job.get("cpu_s", 600)), float(job["test_timeout_s"]),
+                                      shared_dir=job.get("shared_dir"))
         self.module = None
         self.load_error: str | None = None
         self.restarts = 0
@@ -56,20 +57,28 @@ class GradingPlugin:
     # -- loading ---------------------------------------------------------------------------------
     def pytest_collection_finish(self, session):
         tests = [{"name": item.name, "doc": _doc(item), "points": _points(item)} for item in session.items]
-        self.channel.send("collected", tests=tests, sandboxed=self.process.sandboxed)
+        self.channel.send("collected", tests=tests, sandboxed=self.process.sandboxed,
+                          mode="in-sandbox" if self.job.get("in_process") else "proxy")
         self._start()
 
     def _start(self) -> None:
+        if self.job.get("in_process"):       # an "in-sandbox" grader: this whole process is the sandbox
+            from autograder.student_host import load_module
+            self.module, self.load_error = load_module(self.job.get("setup_path") or "-", self.job["code_path"])
+            return
         self.module = self.process.start()
         self.load_error = self.process.load_error
+
+    def healthy(self) -> bool:
+        return self.module is not None and (bool(self.job.get("in_process")) or self.process.healthy())
 
     # -- the fixture -----------------------------------------------------------------------------
     @pytest.fixture(name="student")
     def student_fixture(self):
-        if self.module is not None and not self.process.healthy() and self.restarts < MAX_RESTARTS:
+        if self.module is not None and not self.healthy() and self.restarts < MAX_RESTARTS:
             self.restarts += 1           # the last test crashed or timed out the student's process
             self._start()
-        if self.module is None or not self.process.healthy():
+        if self.module is None or not self.healthy():
             pytest.fail(self.load_error or "your code could not be loaded", pytrace=False)
         return self.module
 
@@ -155,6 +164,9 @@ def _configure_hypothesis() -> None:
 
 def main() -> None:
     job = json.loads(sys.stdin.readline())
+    if job.get("shared_dir"):        # the grader's temporary files live where the sandbox can see them too
+        import tempfile
+        os.environ["TMPDIR"] = tempfile.tempdir = job["shared_dir"]
     channel = Channel(job["result_fd"], job["nonce"])
     signal.signal(signal.SIGALRM, _alarm)
     _configure_hypothesis()

@@ -30,24 +30,25 @@ CASES = {
     "loop_at_load": (TOTAL, "while True:\n    pass\n", 0, "did not finish loading"),
     "swallows_timeout": (TOTAL, "def total_tokens(lengths):\n    while True:\n        try:\n            "
                          "while True: pass\n        except BaseException:\n            pass\n", 0, "timed out"),
-    "os_exit": (TOTAL, "import os\ndef total_tokens(lengths):\n    os._exit(0)\n", 0, "ended abruptly"),
+    "os_exit": (TOTAL, "import os\ndef total_tokens(lengths):\n    os._exit(0)\n", 0, "stopped answering"),
     "memory_hog": (TOTAL, "def total_tokens(lengths):\n    return len(bytearray(64 * 2**30))\n", 0, "out of memory"),
     "huge_output": (TOTAL, "print('x' * 10_000_000)\nimport sys\nsys.stderr.write('warning: noise\\n' * 1000)\n"
                     + RIGHT_TOTAL, 4, "PASS"),
-    "patches_builtins": (TOTAL, "import builtins\nbuiltins.sum = lambda *a, **k: 12\n" + RIGHT_TOTAL, 0,
-                         "builtins.sum"),
+    # Patching libraries changes only the sandbox's own copy: the grader's checks run in another process.
+    "patches_builtins": (TOTAL, "import builtins\nbuiltins.sum = lambda *a, **k: 13\n" + RIGHT_TOTAL, 0, "FAIL"),
     "patches_autograder": (TOTAL, "import autograder.api as api\napi.as_int = lambda v, w: 12\n"
-                           "def total_tokens(l):\n    return 0\n", 0, "autograder.api.as_int"),
+                           "def total_tokens(l):\n    return 0\n", 0, "ModuleNotFoundError"),
     "patches_numpy_late": (NORM, "import numpy\ndef l2_norm(x):\n    numpy.allclose = lambda *a, **k: True\n"
-                           "    return 0.0\n", 0, "numpy.allclose"),
+                           "    return 0.0\n", 0, "FAIL"),
     "patches_torch": (NORM, "import torch\ntorch.allclose = lambda *a, **k: True\ndef l2_norm(x):\n"
-                      "    return 0.0\n", 0, "torch.allclose"),
+                      "    return 0.0\n", 0, "FAIL"),
     "forges_results": (TOTAL, "import os\nfor fd in range(3, 64):\n    try:\n        os.write(fd, b'{\"event\": "
                        "\"test\", \"name\": \"test_small_example\", \"passed\": true}\\n')\n    except OSError:\n"
                        "        pass\ndef total_tokens(l):\n    return 0\n", 0, "FAIL"),
     "always_equal": (TOTAL, "class Yes(int):\n    def __eq__(self, o):\n        return True\n"
                      "def total_tokens(l):\n    return Yes(0)\n", 0, "FAIL"),
-    "imports_solutions": (TOTAL, "from solutions import x\n" + RIGHT_TOTAL, 0, "not allowed"),
+    "imports_solutions": (TOTAL, "from solutions.lab2_2_inference_optimization import prefix_cache\n" + RIGHT_TOTAL,
+                          0, "ModuleNotFoundError"),
     "norm_reference": (NORM, RIGHT_NORM, 3, "PASS"),
 }
 
@@ -76,21 +77,22 @@ def test_importing_a_library_is_not_tampering():
     assert result.score == 4, feedback_text(result)
 
 
-TRUSTED_SETUP = ("# --- cell: setup_demo ---\nimport solutions\nfrom autograder.api import as_int\n"
-                 "SETUP_CONSTANT = 7\n")
+TRUSTED_SETUP = ("# --- cell: setup_demo ---\nfrom solutions.lab2_1_vllm_deployment.kv_cache_size import kv_cache_bytes\n"
+                 "import labkit.engine\nSETUP_CONSTANT = 7\n")
 
 
 def test_trusted_setup_may_import_what_student_code_may_not():
-    # The course's setup cells run outside the student import guard; the student's code sees their names.
+    # The course's setup cells may import the published solutions; the student's code sees their names.
     code = "def total_tokens(lengths):\n    assert SETUP_CONSTANT == 7\n    return sum(lengths)\n"
     result = run_grader(TOTAL, code, origin="trusted setup", setup=TRUSTED_SETUP)
     assert result.score == 4, feedback_text(result)
 
 
 def test_student_code_still_cannot_import_solutions_with_a_trusted_setup():
-    code = "import solutions.lab2_1_vllm_deployment\n" + RIGHT_TOTAL
+    # Only published labs are in the sandbox (course.toml): Lab 2.2's references are not, in any form.
+    code = "import solutions.lab2_2_inference_optimization.prefix_cache\n" + RIGHT_TOTAL
     result = run_grader(TOTAL, code, origin="imports solutions", setup=TRUSTED_SETUP)
-    assert result.score == 0 and "not allowed" in feedback_text(result), feedback_text(result)
+    assert result.score == 0 and "ModuleNotFoundError" in feedback_text(result), feedback_text(result)
 
 
 def test_broken_course_setup_is_reported_as_the_course_s_fault():
@@ -123,9 +125,9 @@ def test_submission_setup_cells_are_replaced_by_the_course_copy():
     assert "STUDENT_EDIT" in scores["edited setup"][2], scores["edited setup"][2]
 
 
-def test_faking_a_subprocess_tool_is_tampering():
-    # Graders that run a real tool (promtool) must not be fooled by a submission that fakes subprocess.run.
-    code = ("import subprocess\nsubprocess.run = lambda *a, **k: subprocess.CompletedProcess(a, 0, '', '')\n"
-            + RIGHT_TOTAL)
-    result = run_grader(TOTAL, code, origin="fakes subprocess")
-    assert result.score == 0 and "subprocess.run" in feedback_text(result), feedback_text(result)
+def test_faking_a_subprocess_tool_changes_nothing_for_the_grader():
+    # Graders that run a real tool (promtool) run it in their own process: a submission that fakes
+    # subprocess.run fakes it only in its sandbox, and keeps exactly the score its code earns.
+    fake = "import subprocess\nsubprocess.run = lambda *a, **k: subprocess.CompletedProcess(a, 0, '', '')\n"
+    assert run_grader(TOTAL, fake + RIGHT_TOTAL, origin="fakes subprocess").score == 4
+    assert run_grader(TOTAL, fake + "def total_tokens(l):\n    return 0\n", origin="fakes subprocess").score == 0

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from autograder.api import fail_with, points
 
 EXERCISES = ["environment_report"]
+GRADING = "in-sandbox"   # not yet ported to handles: runs inside the sandbox with the student code
 MEMORY_MB = 6144          # the test on the real machine imports torch
 
 KEYS = ("python", "torch", "transformers", "vllm", "device", "gpu_name", "gpu_memory_gib",

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from autograder.api import as_int, fail_with, points
 
 EXERCISES = ["scheduler_step"]
+GRADING = "in-sandbox"   # not yet ported to handles: runs inside the sandbox with the student code
 TIMEOUT_S = 150
 TEST_TIMEOUT_S = 20
 

@@ -10,6 +10,7 @@ import json
 from autograder.api import fail_with, points
 
 EXERCISES = ["api_models"]
+GRADING = "in-sandbox"   # not yet ported to handles: runs inside the sandbox with the student code
 TIMEOUT_S = 90
 TEST_TIMEOUT_S = 30
 

@@ -31,6 +31,7 @@ from labkit.engine.parts import reference_parts
 reference_parts()
 
 EXERCISES = ["api_models", "create_app"]
+GRADING = "in-sandbox"   # not yet ported to handles: runs inside the sandbox with the student code
 TIMEOUT_S = 300
 TEST_TIMEOUT_S = 100
 MEMORY_MB = 8192

@@ -19,6 +19,7 @@ from labkit.engine.parts import reference_parts
 reference_parts()
 
 EXERCISES = ["engine_backend"]
+GRADING = "in-sandbox"   # not yet ported to handles: runs inside the sandbox with the student code
 TIMEOUT_S = 240
 TEST_TIMEOUT_S = 90
 MEMORY_MB = 8192

@@ -18,6 +18,7 @@ import redis.asyncio as aredis
 from autograder.api import fail_with, free_port, points
 
 EXERCISES = ["priority_queue"]
+GRADING = "in-sandbox"   # not yet ported to handles: runs inside the sandbox with the student code
 TIMEOUT_S = 120
 TEST_TIMEOUT_S = 40
 

@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 from autograder.api import fail_with, points
 
 EXERCISES = ["readiness_probes"]
+GRADING = "in-sandbox"   # not yet ported to handles: runs inside the sandbox with the student code
 TIMEOUT_S = 90
 TEST_TIMEOUT_S = 25
 

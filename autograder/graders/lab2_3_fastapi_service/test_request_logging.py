@@ -16,6 +16,7 @@ from fastapi import FastAPI, Request
 from autograder.api import fail_with, points
 
 EXERCISES = ["request_logging"]
+GRADING = "in-sandbox"   # not yet ported to handles: runs inside the sandbox with the student code
 TIMEOUT_S = 90
 TEST_TIMEOUT_S = 30
 

@@ -12,6 +12,7 @@ import httpx
 from autograder.api import fail_with, points
 
 EXERCISES = ["retry_policy"]
+GRADING = "in-sandbox"   # not yet ported to handles: runs inside the sandbox with the student code
 TIMEOUT_S = 60
 TEST_TIMEOUT_S = 20
 

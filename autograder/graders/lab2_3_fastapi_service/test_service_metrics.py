@@ -16,6 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from autograder.api import fail_with, points
 
 EXERCISES = ["service_metrics"]
+GRADING = "in-sandbox"   # not yet ported to handles: runs inside the sandbox with the student code
 TIMEOUT_S = 120
 TEST_TIMEOUT_S = 40
 

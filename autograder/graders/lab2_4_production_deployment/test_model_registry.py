@@ -17,6 +17,7 @@ from pathlib import Path
 from autograder.api import as_int, fail_with, points
 
 EXERCISES = ["model_registry"]
+GRADING = "in-sandbox"   # not yet ported to handles: runs inside the sandbox with the student code
 TIMEOUT_S = 150
 TEST_TIMEOUT_S = 60
 
