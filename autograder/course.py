@@ -32,10 +32,10 @@ def labkit_home() -> Path:
 
 def sandbox_paths(lab: str | None) -> list[Path]:
     """Read-only paths a sandbox grading ``lab`` sees: labkit, its model cache, the published solutions of
-    other labs, and the two modules of the autograder that host student code (nothing else of it)."""
+    other labs, and the modules of the autograder that host student code and run beside it (nothing else of it)."""
     paths = [REPO_ROOT / "labkit", labkit_home(),
              REPO_ROOT / "autograder" / "__init__.py", REPO_ROOT / "autograder" / "remote.py",
-             REPO_ROOT / "autograder" / "student_host.py"]
+             REPO_ROOT / "autograder" / "student_host.py", REPO_ROOT / "autograder" / "sandbox_helpers.py"]
     published = [name for name in published_labs() if name != lab]
     if published:
         paths.append(REPO_ROOT / "solutions" / "__init__.py")

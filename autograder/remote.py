@@ -35,6 +35,7 @@ import json
 import math
 import os
 import struct
+import queue
 import threading
 from pathlib import Path, PurePath
 
@@ -109,6 +110,9 @@ class Peer:
     def __init__(self, rfd: int, wfd: int, limit: int = MAX_FRAME) -> None:
         self.rfd, self.wfd, self.limit = rfd, wfd, limit
         self.lock = threading.RLock()
+        self.send_lock = threading.Lock()
+        self.pending: dict[int, tuple] = {}
+        self.inbox = queue.Queue()
         self.objects: dict[int, object] = {}       # our objects the other side holds handles to
         self.proxies: dict[int, object] = {}       # the other side's objects we hold
         self.released: list[int] = []
@@ -295,6 +299,56 @@ class Peer:
         raise NotImplementedError
 
     # -- the conversation ----------------------------------------------------------------------
+    # One reader thread per side owns the read end: it routes answers to the threads waiting for them and
+    # hands requests to be served. The sandbox serves requests on its main thread (``pump``), also while
+    # that thread waits for one of its own calls to come back, so nested callbacks work and the student's
+    # objects are always used from one thread; the grader serves each request on a thread of its own, so
+    # a callback from a server thread in the sandbox is answered while the grader waits on something else.
+    serve_on_main = False
+
+    def start(self) -> None:
+        self.inbox: "queue.Queue[dict | None]" = queue.Queue()
+        threading.Thread(target=self._read_loop, name=f"{self.side}-reader", daemon=True).start()
+
+    def _read_loop(self) -> None:
+        try:
+            while True:
+                message = recv_frame(self.rfd, self.limit)
+                if "op" in message:
+                    if self.serve_on_main:
+                        self.inbox.put(message)
+                    else:
+                        threading.Thread(target=self._serve_safely, args=(message,), daemon=True).start()
+                elif "re" in message:
+                    waiter = self.pending.pop(message["re"], None)
+                    if waiter is not None:
+                        waiter[1].append(message)
+                        waiter[0].set()
+        except (RemoteError, ValueError, OSError) as exc:
+            self.broken = self.broken or (str(exc) if isinstance(exc, RemoteError) else "the other side sent garbage")
+        finally:
+            for event, _ in list(self.pending.values()):
+                event.set()
+            self.inbox.put(None)
+
+    def _serve_safely(self, message: dict) -> None:
+        try:
+            self.serve(message)
+        except (RemoteError, OSError):
+            pass
+
+    def pump(self, until: threading.Event | None = None) -> None:
+        """Serve requests on this (the main) thread until ``until`` is set or the connection ends."""
+        while until is None or not until.is_set():
+            try:
+                message = self.inbox.get(timeout=0.05 if until is not None else None)
+            except queue.Empty:
+                continue
+            if message is None:
+                self.inbox.put(None)
+                return
+            self.serve(message)
+
     def request(self, op: str, **data):
         if self.broken:
             raise RemoteError(self.broken)
@@ -304,26 +358,31 @@ class Peer:
             message = {"op": op, "id": msg_id, **data}
             if self.released:
                 message["rel"], self.released = self.released, []
-            try:
+        event, box = threading.Event(), []
+        self.pending[msg_id] = (event, box)
+        try:
+            with self.send_lock:
                 send_frame(self.wfd, message)
-                while True:
-                    reply = recv_frame(self.rfd, self.limit)
-                    if "op" in reply:
-                        self.serve(reply)
-                        continue
-                    if reply.get("re") != msg_id:
-                        raise RemoteError("answer out of order")
-                    break
-            except RemoteError as exc:
-                self.broken = str(exc)
-                raise
-            except BaseException:
-                # Interrupted half-way (a timeout in the grader): the stream is out of step for good.
-                self.broken = "the conversation was interrupted (a time limit?)"
-                raise
-            if "err" in reply:
-                self.raise_error(reply["err"])
-            return self.decode(reply.get("ok"))
+            if self.serve_on_main and threading.get_ident() == self.owner:
+                self.pump(until=event)
+            else:
+                while not event.wait(0.5):
+                    if self.broken:
+                        break
+        except RemoteError as exc:
+            self.broken = str(exc)
+            raise
+        except BaseException:
+            # Interrupted while waiting (a time limit in the grader): the other side is still busy with it.
+            self.pending.pop(msg_id, None)
+            self.broken = "the conversation was interrupted (a time limit?)"
+            raise
+        if not box:
+            raise RemoteError(self.broken or "the other side closed the connection")
+        reply = box[0]
+        if "err" in reply:
+            self.raise_error(reply["err"])
+        return self.decode(reply.get("ok"))
 
     def serve(self, message: dict) -> None:
         for key in message.get("rel", ()):
@@ -337,7 +396,8 @@ class Peer:
             if isinstance(exc, (KeyboardInterrupt, SystemExit)) and self.side == "grader":
                 raise
             reply = {"re": message["id"], "err": self.encode_error(exc)}
-        send_frame(self.wfd, reply)
+        with self.send_lock:
+            send_frame(self.wfd, reply)
 
     def target(self, message: dict):
         key = message.get("h")

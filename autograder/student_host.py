@@ -46,6 +46,7 @@ class SandboxPeer(Peer):
     """The student's side: the grader may do anything with the student's objects."""
 
     side = "sandbox"
+    serve_on_main = True
 
     def __init__(self, rfd: int, wfd: int, code_path: str, code_lines: list[str]) -> None:
         super().__init__(rfd, wfd, limit=1 << 30)
@@ -181,12 +182,9 @@ def main() -> None:
     peer = SandboxPeer(rfd, wfd, code_path, code_lines)
     problem = load(peer, setup_path, code_path)
     peer.hello(loaded=problem is None, load_error=problem)
+    peer.start()
     try:
-        while True:
-            from autograder.remote import recv_frame
-            message = recv_frame(rfd, peer.limit)
-            if "op" in message:
-                peer.serve(message)
+        peer.pump()
     except RemoteError:
         pass
     finally:

@@ -214,6 +214,15 @@ class SandboxHandle:
     def import_module(self, name: str):
         return self._process.peer.request("import", name=name)
 
+    @property
+    def helpers(self):
+        """:mod:`autograder.sandbox_helpers`, imported inside the sandbox (serve_app, concurrently, run_async)."""
+        return self.import_module("autograder.sandbox_helpers")
+
+    def inside_tmp(self, name: str) -> str:
+        """``/tmp/<name>`` as the sandbox sees it (pass this to code running in the sandbox)."""
+        return f"/tmp/{name}"
+
     def socket_path(self, name: str) -> str:
         """The grader-side path of ``/tmp/<name>`` inside the sandbox (for a server on a unix socket)."""
         return self._process.inside_path(f"/tmp/{name}")
@@ -297,6 +306,7 @@ class StudentProcess:
             self.load_error = str(hello.get("load_error") or "your code could not be loaded")[:2000]
             return None
         self.load_error = None
+        self.peer.start()
         info = self.peer.request("module")
         if not isinstance(info, Proxy):
             self.load_error = "your code's process answered nonsense"
