@@ -26,6 +26,7 @@ from .registry import Grader, all_graders, grader_for
 REPO_ROOT = Path(__file__).resolve().parent.parent
 OUTPUT_KEEP_BYTES = 20_000
 EVENT_LINE_LIMIT = 4 << 20
+SHARED_MB = 256          # the job's shared temp folder (a tmpfs of this size where we may mount one)
 
 
 @dataclass
@@ -97,6 +98,7 @@ def run_grader(grader: Grader, code: str, origin: str = "submission", setup: str
         shared = os.path.join(tmp, "shared")
         os.mkdir(shared)
         os.chmod(shared, 0o1777)
+        mounted = sandbox.mount_tmpfs(shared, SHARED_MB)
         code_path = os.path.join(tmp, "student_submission.py")
         Path(code_path).write_text(code, encoding="utf-8")
         setup_path = None
@@ -141,6 +143,8 @@ def run_grader(grader: Grader, code: str, origin: str = "submission", setup: str
         kill_group(proc)
         if cgroup is not None:
             cgroup.destroy()
+        if mounted:
+            sandbox.unmount(shared)
         for t in readers:
             t.join(timeout=10)
     result.seconds = round(time.monotonic() - start, 2)

@@ -230,3 +230,19 @@ def read_info(fd: int) -> dict:
         return json.loads(data.decode() or "{}")
     except (OSError, ValueError):
         return {}
+
+
+def mount_tmpfs(path: str, size_mb: int) -> bool:
+    """Mount a size-limited tmpfs on ``path`` (root only), so a submission cannot fill the disk through the
+    job's shared folder. False where that is not possible (then the folder stays a plain directory)."""
+    if os.geteuid() != 0 or not shutil.which("mount"):
+        return False
+    import subprocess
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size_mb}m,mode=1777,nosuid,nodev", "tmpfs", path],
+                          capture_output=True)
+    return done.returncode == 0
+
+
+def unmount(path: str) -> None:
+    import subprocess
+    subprocess.run(["umount", "-l", path], capture_output=True)

@@ -98,3 +98,81 @@ def run_async(fn, *args, **kwargs):
 async def _call(fn, args, kwargs):
     result = fn(*args, **kwargs)
     return await result if asyncio.iscoroutine(result) else result
+
+
+# ---------------------------------------------------------------------- Lab 2.3 helpers (generic)
+def in_threads(fn, calls_per_thread: list, switch_interval: float | None = None, timeout_s: float = 120.0) -> list:
+    """Start one thread per entry of ``calls_per_thread`` together (a barrier); thread ``i`` calls
+    ``fn(*args)`` for each ``args`` in ``calls_per_thread[i]``, in order. ``switch_interval``: the
+    interpreter's thread switch interval meanwhile (tiny values make races show up). Returns, per thread,
+    ``None`` or the repr of the first exception it raised (``"Timeout"`` for a thread still running)."""
+    import sys
+    calls = [[tuple(a) for a in thread_calls] for thread_calls in calls_per_thread]
+    barrier = threading.Barrier(len(calls))
+    errors: list = [None] * len(calls)
+
+    def work(i):
+        try:
+            barrier.wait()
+            for args in calls[i]:
+                fn(*args)
+        except Exception as exc:  # noqa: BLE001 - an observation
+            errors[i] = repr(exc)[:500]
+
+    old = sys.getswitchinterval()
+    if switch_interval is not None:
+        sys.setswitchinterval(float(switch_interval))
+    try:
+        threads = [threading.Thread(target=work, args=(i,), daemon=True) for i in range(len(calls))]
+        for th in threads:
+            th.start()
+        deadline = time.monotonic() + timeout_s
+        for i, th in enumerate(threads):
+            th.join(max(0.0, deadline - time.monotonic()))
+            if th.is_alive():
+                errors[i] = "Timeout"
+    finally:
+        sys.setswitchinterval(old)
+    return errors
+
+
+class Held:
+    """A value kept inside the sandbox (a call's result, not copied out), so that the grader can change it
+    in place here and then look at what that did to the object it came from."""
+
+    def __init__(self, value) -> None:
+        self.value = value
+
+    def get(self, *path):
+        """``value[path[0]][path[1]]...`` (a copy crosses to the grader when it is plain data)."""
+        v = self.value
+        for key in path:
+            v = v[key]
+        return v
+
+    def setitem(self, path: list, item) -> None:
+        """``value[path[0]]...[path[-1]] = item``."""
+        path = list(path)
+        self.get(*path[:-1])[path[-1]] = item
+
+    def call(self, path: list, method: str, *args, **kwargs):
+        """``value[path...].<method>(*args, **kwargs)`` (e.g. ``call([], "pop", "b")``)."""
+        return getattr(self.get(*list(path)), method)(*args, **kwargs)
+
+
+def hold(fn, *args, **kwargs) -> Held:
+    """``fn(*args, **kwargs)``'s result kept inside the sandbox (see :class:`Held`)."""
+    return Held(fn(*args, **kwargs))
+
+
+async def collect_async(aiterable, limit: int | None = None) -> list:
+    """The items of an async iterable, in order (at most ``limit``; then ``aclose()`` is awaited)."""
+    items = []
+    async for item in aiterable:
+        items.append(item)
+        if limit is not None and len(items) >= limit:
+            aclose = getattr(aiterable, "aclose", None)
+            if aclose is not None:
+                await aclose()
+            break
+    return items

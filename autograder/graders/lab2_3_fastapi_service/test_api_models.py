@@ -10,7 +10,6 @@ import json
 from autograder.api import fail_with, points
 
 EXERCISES = ["api_models"]
-GRADING = "in-sandbox"   # not yet ported to handles: runs inside the sandbox with the student code
 TIMEOUT_S = 90
 TEST_TIMEOUT_S = 30
 
@@ -21,28 +20,43 @@ def short(value, limit=90) -> str:
 
 
 def model(student, name):
-    cls = getattr(student, name, None)
+    try:
+        cls = getattr(student, name)
+    except AttributeError:
+        cls = None
     if cls is None:
         fail_with(f"no class named {name} in your api_models cell")
-    if not (isinstance(cls, type) and issubclass(cls, student.BaseModel)):
+    # Asked inside the sandbox, where the class lives: is it a class derived from pydantic's BaseModel?
+    sb = student.__sandbox__
+    builtins = sb.import_module("builtins")
+    if not (builtins.isinstance(cls, builtins.type) and builtins.issubclass(cls, sb.import_module("pydantic").BaseModel)):
         fail_with(f"{name} should be a pydantic BaseModel subclass, got {short(cls)}")
     return cls
+
+
+def validation_error(student):
+    """pydantic's ValidationError (as raised by the student's models: a mirror of the sandbox's class)."""
+    return student.__sandbox__.import_module("pydantic").ValidationError
+
+
+def error_text(exc) -> str:
+    return str(getattr(exc, "message_text", "") or exc)
 
 
 def accepts(student, name, body):
     cls = model(student, name)
     try:
         return cls.model_validate(body)
-    except student.ValidationError as exc:
+    except validation_error(student) as exc:
         fail_with(f"{name}.model_validate({short(body)}) raised ValidationError on a valid body: "
-                  f"{short(str(exc).splitlines()[1:3], 160)}")
+                  f"{short(error_text(exc).splitlines()[1:3], 160)}")
 
 
 def rejects(student, name, body, why):
     cls = model(student, name)
     try:
         obj = cls.model_validate(body)
-    except student.ValidationError:
+    except validation_error(student):
         return
     except Exception as exc:  # noqa: BLE001
         fail_with(f"{name}.model_validate({short(body)}) raised {type(exc).__name__}, expected a pydantic "

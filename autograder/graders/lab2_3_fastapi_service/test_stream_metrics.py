@@ -9,7 +9,6 @@ from hypothesis import given, settings, strategies as st
 from autograder.api import as_float, as_int, fail_with, points
 
 EXERCISES = ["stream_metrics"]
-GRADING = "in-sandbox"   # not yet ported to handles: runs inside the sandbox with the student code
 TIMEOUT_S = 120
 MEMORY_MB = 2048
 

@@ -1,15 +1,11 @@
 """Hidden grader: per-request and per-API-key token usage (Lab 2.3, notebook 03)."""
 from __future__ import annotations
 
-import sys
-import threading
-
 from hypothesis import given, settings, strategies as st
 
 from autograder.api import as_int, fail_with, points
 
 EXERCISES = ["usage_tracker"]
-GRADING = "in-sandbox"   # not yet ported to handles: runs inside the sandbox with the student code
 TIMEOUT_S = 120
 MEMORY_MB = 2048
 
@@ -83,15 +79,16 @@ def test_snapshot(student):
     t.record("a", 1, 2)
     t.record("b", 10, 0)
     t.record("a", 5, 5)
-    snap = t.snapshot()
+    held = student.__sandbox__.helpers.hold(t.snapshot)     # the returned dict itself, kept in the sandbox
+    snap = held.get()
     if not isinstance(snap, dict) or sorted(map(str, snap)) != ["a", "b"]:
         fail_with(f"snapshot() after recording keys 'a' and 'b' returned {snap!r}")
     a = plain(snap["a"], "snapshot()['a']", TOTAL_FIELDS)
     if a != {"requests": 2, "prompt_tokens": 6, "completion_tokens": 7, "total_tokens": 13}:
         fail_with(f"snapshot()['a'] is {a} after record('a', 1, 2) and record('a', 5, 5)")
     try:
-        snap["a"]["prompt_tokens"] = 10 ** 6
-        snap.pop("b")
+        held.setitem(["a", "prompt_tokens"], 10 ** 6)      # changed where the student's code can see it
+        held.call([], "pop", "b")
     except Exception:
         pass
     if as_int(t.totals("a")["prompt_tokens"], "totals('a')['prompt_tokens']") != 6 or \
@@ -102,39 +99,22 @@ def test_snapshot(student):
 @points(3)
 def test_thread_safe(student):
     """concurrent record() calls from many threads lose no update"""
-    old = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)            # switch threads as often as possible: races show up
-    try:
-        for attempt in range(3):
-            t = student.UsageTracker()
-            n_threads, n_calls = 8, 3000
-            start = threading.Barrier(n_threads)
-            errors = []
-
-            def work(i):
-                try:
-                    start.wait()
-                    for j in range(n_calls):
-                        t.record("shared" if j % 2 else f"own-{i}", 1, 2)
-                except Exception as exc:       # noqa: BLE001
-                    errors.append(repr(exc))
-
-            threads = [threading.Thread(target=work, args=(i,)) for i in range(n_threads)]
-            for th in threads:
-                th.start()
-            for th in threads:
-                th.join()
-            if errors:
-                fail_with(f"record() raised while {n_threads} threads called it: {errors[0]}")
-            half = n_calls // 2
-            want = {"requests": n_threads * half, "prompt_tokens": n_threads * half,
-                    "completion_tokens": 2 * n_threads * half, "total_tokens": 3 * n_threads * half}
-            got = plain(t.totals("shared"), "totals('shared')", TOTAL_FIELDS)
-            if got != want:
-                fail_with(f"{n_threads} threads each called record('shared', 1, 2) {half} times; totals('shared') "
-                          f"is {got}, expected {want}: updates were lost (guard the read-modify-write with a lock)")
-            own = plain(t.totals("own-0"), "totals('own-0')", TOTAL_FIELDS)
-            if own["requests"] != half:
-                fail_with(f"totals('own-0') counts {own['requests']} requests; thread 0 recorded {half}")
-    finally:
-        sys.setswitchinterval(old)
+    helpers = student.__sandbox__.helpers
+    for attempt in range(3):
+        t = student.UsageTracker()
+        n_threads, n_calls = 8, 3000
+        # The threads run inside the sandbox, next to the tracker, switching as often as possible: races show up.
+        calls = [[("shared" if j % 2 else f"own-{i}", 1, 2) for j in range(n_calls)] for i in range(n_threads)]
+        errors = [e for e in helpers.in_threads(t.record, calls, 1e-6, 60.0) if e is not None]
+        if errors:
+            fail_with(f"record() raised while {n_threads} threads called it: {errors[0]}")
+        half = n_calls // 2
+        want = {"requests": n_threads * half, "prompt_tokens": n_threads * half,
+                "completion_tokens": 2 * n_threads * half, "total_tokens": 3 * n_threads * half}
+        got = plain(t.totals("shared"), "totals('shared')", TOTAL_FIELDS)
+        if got != want:
+            fail_with(f"{n_threads} threads each called record('shared', 1, 2) {half} times; totals('shared') "
+                      f"is {got}, expected {want}: updates were lost (guard the read-modify-write with a lock)")
+        own = plain(t.totals("own-0"), "totals('own-0')", TOTAL_FIELDS)
+        if own["requests"] != half:
+            fail_with(f"totals('own-0') counts {own['requests']} requests; thread 0 recorded {half}")
