@@ -82,6 +82,7 @@ class Layout:
 
     readonly: list[Path] = field(default_factory=list)
     writable: list[Path] = field(default_factory=list)   # shared with the grader (same path inside)
+    devices: list[str] = field(default_factory=list)     # device nodes (GPUs) passed through, same path
     tmp_mb: int = 512
     shm_mb: int = 256
     cwd: str = "/tmp"
@@ -127,6 +128,8 @@ def command(argv: list[str], layout: Layout) -> list[str]:
         cmd += ["--ro-bind", text, text]
     for path in layout.writable:
         cmd += ["--bind", str(path), str(path)]
+    for path in layout.devices:
+        cmd += ["--dev-bind", path, path]
     cmd += ["--chdir", layout.cwd, "--clearenv"]
     env = {"HOME": "/tmp", "TMPDIR": "/tmp", "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
            "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0", "MPLBACKEND": "Agg",

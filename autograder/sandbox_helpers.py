@@ -176,3 +176,514 @@ async def collect_async(aiterable, limit: int | None = None) -> list:
                 await aclose()
             break
     return items
+
+
+# ------------------------------------------- scripted callables, event loops, fakes (generic; Lab 2.1/2.3/2.4)
+async def _awaited_call(fn, args, kwargs):
+    import inspect
+    result = fn(*args, **kwargs)
+    return await result if inspect.isawaitable(result) else result
+
+
+def describe_exception(exc: BaseException) -> dict:
+    """An exception as plain data: its class name, the qualified names of its classes (MRO), repr and str."""
+    return {"type": type(exc).__name__, "mro": [f"{k.__module__}.{k.__qualname__}" for k in type(exc).__mro__],
+            "repr": repr(exc)[:500], "message": str(exc)[:500]}
+
+
+def call_with_timeout(fn, args=(), kwargs=None, timeout_s: float = 10.0, capture: bool = False) -> list:
+    """``fn(*args, **kwargs)`` (awaited when it gives an awaitable) as a task on a fresh event loop:
+    ``["ok", value]``, or ``["timeout", None]`` when it was still running after ``timeout_s`` (then cancelled).
+    An exception it raises propagates to the caller, or with ``capture`` comes back as
+    ``["raised", describe_exception(exc)]``."""
+    async def go():
+        task = asyncio.ensure_future(_awaited_call(fn, tuple(args), dict(kwargs or {})))
+        done, _ = await asyncio.wait({task}, timeout=timeout_s)
+        if not done:
+            task.cancel()
+            return ["timeout", None]
+        return ["ok", task.result()]
+    if not capture:
+        return asyncio.run(go())
+    try:
+        return asyncio.run(go())
+    except Exception as exc:  # noqa: BLE001 - an observation
+        return ["raised", describe_exception(exc)]
+
+
+class ScriptedAsync:
+    """An async callable to hand to the student's code. Each call records its arguments in ``calls``
+    (``[args, kwargs]``) and plays the next step of ``script``: ``["return", value]``, ``["raise", exception]``
+    or ``["hang"]`` (sleeps for an hour); past the end of the script it returns ``default``."""
+
+    def __init__(self, script=(), default=None) -> None:
+        self.script = [list(step) for step in script]
+        self.default = default
+        self.calls: list = []
+
+    async def __call__(self, *args, **kwargs):
+        self.calls.append([list(args), dict(kwargs)])
+        i = len(self.calls) - 1
+        step = self.script[i] if i < len(self.script) else ["return", self.default]
+        if step[0] == "hang":
+            await asyncio.sleep(3600)
+        if step[0] == "raise":
+            raise step[1]
+        return step[1] if len(step) > 1 else None
+
+
+class FakeResponse:
+    """A minimal HTTP response: ``status_code`` and case-insensitive ``headers`` (httpx.Headers)."""
+
+    def __init__(self, status_code: int, headers: dict | None = None) -> None:
+        import httpx
+        self.status_code = status_code
+        self.headers = httpx.Headers(headers or {})
+
+    def __repr__(self):
+        extra = f", {dict(self.headers)}" if self.headers else ""
+        return f"Resp({self.status_code}{extra})"
+
+
+class LoopThread:
+    """An event loop running on a thread of its own, kept across calls, so that the student's asyncio objects
+    (bound to the loop they first ran on) stay usable from call to call; concurrent tasks share it."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+
+    def _run(self, coro, timeout_s: float):
+        import concurrent.futures
+        fut = asyncio.run_coroutine_threadsafe(coro, self.loop)
+        try:
+            return fut.result(timeout_s + 30.0)
+        except concurrent.futures.TimeoutError:
+            fut.cancel()
+            return ["timeout", None]
+
+    def call(self, fn, args=(), kwargs=None, timeout_s: float = 30.0) -> list:
+        """Like :func:`call_with_timeout`, on this loop: ``["ok", value]`` or ``["timeout", None]``; errors propagate."""
+        async def go():
+            task = asyncio.ensure_future(_awaited_call(fn, tuple(args), dict(kwargs or {})))
+            done, _ = await asyncio.wait({task}, timeout=timeout_s)
+            if not done:
+                task.cancel()
+                return ["timeout", None]
+            return ["ok", task.result()]
+        return self._run(go(), timeout_s)
+
+    def spawn(self, fn, args=(), kwargs=None, delay_s: float = 0.0):
+        """Start ``fn(*args, **kwargs)`` as a task on this loop after ``delay_s``; returns a handle for :meth:`join`."""
+        async def go():
+            if delay_s:
+                await asyncio.sleep(delay_s)
+            return await _awaited_call(fn, tuple(args), dict(kwargs or {}))
+        return asyncio.run_coroutine_threadsafe(go(), self.loop)
+
+    def join(self, future, timeout_s: float = 30.0) -> list:
+        """A spawned task's ``["ok", value]`` or ``["timeout", None]``; its exception propagates."""
+        import concurrent.futures
+        try:
+            return ["ok", future.result(timeout_s)]
+        except concurrent.futures.TimeoutError:
+            future.cancel()
+            return ["timeout", None]
+
+    def gather(self, programs: list, timeout_s: float = 30.0) -> list:
+        """Run ``programs`` as concurrent tasks on this loop. A program is ``["seq", [[fn, args, kwargs], ...]]``
+        (the calls in order, yielding to the loop after each) or ``["repeat", [fn, args, kwargs], max_calls]``
+        (the call again and again). Each stops at its first exception. Returns per program
+        ``{"values": [...], "error": exception class name or None, "message": str}`` (``"Timeout"`` when it
+        had not finished after ``timeout_s``)."""
+        async def one(program):
+            out = {"values": [], "error": None, "message": ""}
+            if program[0] == "seq":
+                steps = [list(s) for s in program[1]]
+            else:
+                steps = [list(program[1])] * int(program[2])
+            try:
+                for fn, args, kwargs in steps:
+                    out["values"].append(await _awaited_call(fn, tuple(args), dict(kwargs)))
+                    if program[0] == "seq":
+                        await asyncio.sleep(0)
+            except Exception as exc:  # noqa: BLE001 - an observation
+                out["error"], out["message"] = type(exc).__name__, str(exc)[:500]
+            return out
+
+        async def go():
+            tasks = [asyncio.ensure_future(one(p)) for p in programs]
+            done, pending = await asyncio.wait(tasks, timeout=timeout_s)
+            for task in pending:
+                task.cancel()
+            return [t.result() if t in done else {"values": [], "error": "Timeout", "message": "did not finish"}
+                    for t in tasks]
+        return self._run(go(), timeout_s)
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)
+
+
+class Record:
+    """A plain record of attributes that the student's code may read and set (``repr_format``: its repr,
+    ``str.format``-ed with its attributes)."""
+
+    def __init__(self, repr_format: str = "", **fields) -> None:
+        object.__setattr__(self, "_repr_format", repr_format)
+        self.__dict__.update(fields)
+
+    def __repr__(self):
+        fields = {k: v for k, v in self.__dict__.items() if k != "_repr_format"}
+        if self._repr_format:
+            try:
+                return self._repr_format.format(**fields)
+            except Exception:  # noqa: BLE001
+                pass
+        return "Record(" + ", ".join(f"{k}={v!r}" for k, v in fields.items()) + ")"
+
+
+def read_attrs(objs, names) -> list:
+    """``[[getattr(obj, name, None) for name in names] for obj in objs]`` in one call."""
+    return [[getattr(o, n, None) for n in names] for o in objs]
+
+
+def snapshot(value) -> list:
+    """``list(value)`` (a copy of a list kept in the sandbox, its items as handles where not plain)."""
+    return list(value)
+
+
+class GatedLoader:
+    """An async loading function for the student's app. Calling it counts the call (``calls``); the coroutine
+    it returns waits until :meth:`open` is called, then raises ``RuntimeError(message)`` (``fail``) or
+    returns ``result``."""
+
+    def __init__(self, fail: bool = False, message: str = "weights not found", result="model") -> None:
+        self.gate = threading.Event()
+        self.calls = 0
+        self.fail, self.message, self.result = fail, message, result
+
+    def open(self) -> None:
+        self.gate.set()
+
+    def __call__(self):
+        self.calls += 1
+        return self._load()
+
+    async def _load(self):
+        while not self.gate.is_set():
+            await asyncio.sleep(0.005)
+        if self.fail:
+            raise RuntimeError(self.message)
+        return self.result
+
+
+def enter_in_thread(cm, timeout_s: float = 3.0) -> list:
+    """``cm.__enter__()`` on a thread with a time limit: ``["ok", value]`` or ``["timeout", None]`` (still
+    running); its exception propagates."""
+    box: dict = {}
+
+    def enter():
+        try:
+            box["value"] = cm.__enter__()
+        except BaseException as exc:  # noqa: BLE001
+            box["error"] = exc
+    t = threading.Thread(target=enter, daemon=True)
+    t.start()
+    t.join(timeout_s)
+    if t.is_alive():
+        return ["timeout", None]
+    if "error" in box:
+        raise box["error"]
+    return ["ok", box["value"]]
+
+
+def exit_in_thread(cm, timeout_s: float = 3.0) -> bool:
+    """``cm.__exit__(None, None, None)`` on a thread; True if it returned within ``timeout_s``."""
+    def leave():
+        try:
+            cm.__exit__(None, None, None)
+        except BaseException:  # noqa: BLE001
+            pass
+    t = threading.Thread(target=leave, daemon=True)
+    t.start()
+    t.join(timeout_s)
+    return not t.is_alive()
+
+
+def asgi_requests(app, calls: list, concurrent: bool = True, raise_app_exceptions: bool = False,
+                  base_url: str = "http://svc") -> list:
+    """Send ``calls`` (``[method, url, kwargs]`` each, kwargs as for ``httpx.AsyncClient.request``) to an ASGI
+    app in process (httpx over ASGITransport, no lifespan), all at once (``asyncio.gather``) or one after the
+    other. Returns per call ``{"status": int, "headers": {lowercase name: value}, "text": str}``; an exception
+    propagates."""
+    import httpx
+
+    async def go():
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=raise_app_exceptions)
+        async with httpx.AsyncClient(transport=transport, base_url=base_url) as c:
+            if concurrent:
+                responses = await asyncio.gather(*[c.request(m, u, **dict(kw or {})) for m, u, kw in calls])
+            else:
+                responses = [await c.request(m, u, **dict(kw or {})) for m, u, kw in calls]
+        return [{"status": r.status_code, "headers": {k.lower(): v for k, v in r.headers.items()}, "text": r.text}
+                for r in responses]
+    return asyncio.run(go())
+
+
+def _substitute(value):
+    import os
+    if isinstance(value, str):
+        return value.replace("{pid}", str(os.getpid())).replace("{tid}", str(threading.get_ident()))
+    return value
+
+
+def _slow_sqlite_connect(real, pause_s: float):
+    import sqlite3
+
+    class SlowReads(sqlite3.Connection):
+        def execute(self, sql, *args, **kwargs):
+            cur = super().execute(sql, *args, **kwargs)
+            if str(sql).lstrip().upper().startswith("SELECT"):
+                time.sleep(pause_s)
+            return cur
+
+    def connect(*args, **kwargs):
+        kwargs.setdefault("factory", SlowReads)
+        return real(*args, **kwargs)
+    return connect
+
+
+def method_calls_in_threads(make, make_args, method: str, calls_per_thread: list, switch_interval=None,
+                            slow_sqlite_reads_s: float = 0.0, timeout_s: float = 60.0) -> list:
+    """One thread per entry of ``calls_per_thread``: each makes its own object ``make(*make_args)``, waits for
+    the others (a barrier), then calls ``obj.<method>(*args)`` for each ``args`` of its entry (``"{pid}"`` and
+    ``"{tid}"`` in string arguments become the process and thread ids). ``switch_interval``: the thread switch
+    interval meanwhile; ``slow_sqlite_reads_s``: ``sqlite3.connect`` meanwhile makes connections that pause
+    after every SELECT. Returns per thread its results, ending with ``"Type: message"`` at its first error."""
+    import sqlite3
+    import sys
+    results: list = [[] for _ in calls_per_thread]
+    barrier = threading.Barrier(len(calls_per_thread))
+
+    def work(i):
+        out = results[i]
+        try:
+            obj = make(*make_args)
+            barrier.wait(30)
+            for args in calls_per_thread[i]:
+                out.append(getattr(obj, method)(*[_substitute(a) for a in args]))
+        except Exception as exc:  # noqa: BLE001 - an observation
+            out.append(f"{type(exc).__name__}: {exc}")
+
+    old, real_connect = sys.getswitchinterval(), sqlite3.connect
+    if switch_interval is not None:
+        sys.setswitchinterval(float(switch_interval))
+    if slow_sqlite_reads_s:
+        sqlite3.connect = _slow_sqlite_connect(real_connect, float(slow_sqlite_reads_s))
+    try:
+        threads = [threading.Thread(target=work, args=(i,), daemon=True) for i in range(len(calls_per_thread))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout_s)
+    finally:
+        sys.setswitchinterval(old)
+        sqlite3.connect = real_connect
+    return results
+
+
+def method_calls_in_processes(make, make_args, method: str, calls_per_process: list, timeout_s: float = 50.0) -> list:
+    """One forked process per entry of ``calls_per_process``, all at once: each makes ``make(*make_args)`` and
+    calls ``obj.<method>(*args)`` for each ``args`` (``"{pid}"``/``"{tid}"`` substituted). Returns per process
+    the results (ints, or ``"Type: message"`` at its first error), or ``None`` for a process that sent nothing."""
+    import multiprocessing
+    ctx = multiprocessing.get_context("fork")
+
+    def child(calls, conn):
+        out = []
+        try:
+            obj = make(*make_args)
+            for args in calls:
+                out.append(getattr(obj, method)(*[_substitute(a) for a in args]))
+        except Exception as exc:  # noqa: BLE001 - an observation
+            out.append(f"{type(exc).__name__}: {exc}")
+        conn.send([x if isinstance(x, str) else int(x) for x in out])
+        conn.close()
+
+    pipes, procs = [], []
+    for calls in calls_per_process:
+        recv, send = ctx.Pipe(duplex=False)
+        p = ctx.Process(target=child, args=([list(a) for a in calls], send))
+        p.start()
+        pipes.append(recv)
+        procs.append(p)
+    out = []
+    for recv, p in zip(pipes, procs):
+        got = None
+        if recv.poll(timeout_s):
+            try:
+                got = recv.recv()
+            except (EOFError, OSError):
+                got = None
+        out.append(got)
+        p.join(5)
+        if p.is_alive():
+            p.kill()
+    return out
+
+
+# fake torch / package metadata for environment reports -----------------------------------------------------
+class FakeProps:
+    def __init__(self, name, total_memory, major, minor, sms=80):
+        self.name, self.total_memory, self.major, self.minor = name, total_memory, major, minor
+        self.multi_processor_count = sms
+
+    def __repr__(self):
+        return (f"_CudaDeviceProperties(name='{self.name}', major={self.major}, minor={self.minor}, "
+                f"total_memory={self.total_memory // 2**20}MB, multi_processor_count={self.multi_processor_count})")
+
+
+class FakeCuda:
+    """Imitates torch.cuda: the calls a report plausibly makes, all consistent with each other."""
+
+    def __init__(self, gpus):
+        self._gpus = list(gpus)
+
+    def _dev(self, device=None):
+        if not self._gpus:
+            raise AssertionError("Torch not compiled with CUDA enabled")
+        if device is None:
+            return self._gpus[0]
+        if isinstance(device, str):
+            device = int(device.split(":")[1]) if ":" in device else 0
+        index = getattr(device, "index", device)
+        return self._gpus[0 if index is None else int(index)]
+
+    def is_available(self):
+        return bool(self._gpus)
+
+    def device_count(self):
+        return len(self._gpus)
+
+    def current_device(self):
+        self._dev()
+        return 0
+
+    def get_device_name(self, device=None):
+        return self._dev(device).name
+
+    def get_device_properties(self, device=None):
+        return self._dev(device)
+
+    def get_device_capability(self, device=None):
+        p = self._dev(device)
+        return (p.major, p.minor)
+
+    def mem_get_info(self, device=None):
+        p = self._dev(device)
+        return (int(p.total_memory * 0.97), p.total_memory)
+
+    def is_initialized(self):
+        return bool(self._gpus)
+
+
+class FakeTorch:
+    def __init__(self, version, gpus):
+        self.__version__ = version
+        self.cuda = FakeCuda(gpus)
+
+        class _Version:
+            cuda = "12.4" if gpus else None
+        self.version = _Version()
+
+    def device(self, spec):
+        return spec
+
+    def __repr__(self):
+        return f"<fake torch {self.__version__} with {self.cuda.device_count()} GPU(s)>"
+
+
+def fake_torch(version: str, gpus: list) -> FakeTorch:
+    """A fake torch module of ``version`` whose ``cuda`` reports ``gpus`` (``[name, total_memory, major,
+    minor, multi_processor_count]`` each; none: a CPU-only torch whose device queries raise)."""
+    return FakeTorch(version, [FakeProps(*g) for g in gpus])
+
+
+def fake_versions(installed: dict):
+    """A ``version_of(dist)`` lookup over ``installed`` raising importlib.metadata.PackageNotFoundError."""
+    import importlib.metadata
+
+    def version_of(dist):
+        if dist in installed:
+            return installed[dist]
+        raise importlib.metadata.PackageNotFoundError(dist)
+    version_of.installed = installed
+    return version_of
+
+
+def construct(module: str, name: str, *args, **kwargs):
+    """``module.name(*args, **kwargs)`` made inside the sandbox (e.g. an exception instance to be raised there:
+    an exception class reached through a handle is mirrored in the grader, so calling it makes a grader object)."""
+    import importlib
+    return getattr(importlib.import_module(module), name)(*args, **kwargs)
+
+
+def engines_from_published_parts() -> list:
+    """Let labkit engines be built inside this sandbox, which sees only the *published* labs' reference
+    solutions: an engine part whose reference module is not visible here (e.g. Lab 2.2's prefix cache and
+    speculative verification, unused by plain decoding) becomes a placeholder that raises when used.
+    Parts that are visible are exactly the references. Returns the names replaced by placeholders."""
+    import importlib
+
+    import labkit.engine as engine_pkg
+    import labkit.engine.engine as engine_mod
+    import labkit.engine.parts as parts
+
+    def unavailable(module_name: str, name: str):
+        def placeholder(*args, **kwargs):
+            raise RuntimeError(f"the engine part {name} ({module_name}) is not available in this sandbox")
+        return placeholder
+
+    missing: list = []
+
+    def reference_parts():
+        values, origin = {}, {}
+        for module_name, names in parts.REFERENCE_MODULES.items():
+            try:
+                module = importlib.import_module(module_name)
+            except ImportError:
+                module = None
+            for name in names:
+                if module is None:
+                    if name not in missing:
+                        missing.append(name)
+                    values[name] = unavailable(module_name, name)
+                else:
+                    values[name] = getattr(module, name)
+                origin[name] = module_name
+        return parts.EngineParts(**values, origin=origin)
+
+    reference_parts()
+    engine_mod.reference_parts = parts.reference_parts = engine_pkg.reference_parts = reference_parts
+    return list(missing)
+
+
+def set_attrs(objs, names, rows) -> None:
+    """``setattr(obj, name, value)`` for each object and its row of values, in one call."""
+    for obj, row in zip(objs, rows):
+        for name, value in zip(names, row):
+            setattr(obj, name, value)
+
+
+def call_in_place(fn, args, kwargs=None, mutable=()) -> list:
+    """``fn(*args, **kwargs)`` where each positional argument whose index is in ``mutable`` is a list made here
+    (from the items given), so that ``fn`` can change it in place (a list from the grader would be a copy).
+    Returns ``[result, {index: that list's items afterwards}]``."""
+    args = list(args)
+    lists = {i: list(args[i]) for i in mutable}
+    for i, lst in lists.items():
+        args[i] = lst
+    result = fn(*args, **dict(kwargs or {}))
+    return [result, {i: list(lst) for i, lst in lists.items()}]

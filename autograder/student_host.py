@@ -161,6 +161,8 @@ def load_module(setup_path: str, code_path: str, peer: SandboxPeer | None = None
     try:
         exec(code, module.__dict__)
     except BaseException as exc:  # noqa: BLE001 - anything the student's top level raises
+        if isinstance(exc, NotImplementedError):
+            return None, "not implemented yet (the code raises NotImplementedError when it is loaded)"
         where = peer.error_location(exc)
         text = f"{type(exc).__name__}: {str(exc)[:300]}" + (f" (in {where})" if where else "")
         return None, f"your code raised {text} when it was loaded"

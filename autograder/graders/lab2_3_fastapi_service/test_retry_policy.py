@@ -1,7 +1,8 @@
 """Hidden grader: retries with exponential backoff, jitter, Retry-After and per-attempt timeouts (Lab 2.3, 02).
 
-``send`` is scripted here (a list of responses, exceptions or hangs); ``sleep`` records the delays instead
-of waiting and ``rng`` is fixed, so the expected schedule is computed from the rules in the notebook.
+``send`` is scripted here (a list of responses, exceptions or hangs) and built inside the sandbox
+(``sandbox_helpers.ScriptedAsync``), as is ``sleep``, which records the delays instead of waiting; ``rng`` is
+fixed, so the expected schedule is computed here from the rules in the notebook.
 """
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ import httpx
 from autograder.api import fail_with, points
 
 EXERCISES = ["retry_policy"]
-GRADING = "in-sandbox"   # not yet ported to handles: runs inside the sandbox with the student code
 TIMEOUT_S = 60
 TEST_TIMEOUT_S = 20
 
@@ -20,6 +20,8 @@ HANG = object()
 
 
 class Resp:
+    """A scripted response (built as ``sandbox_helpers.FakeResponse`` inside the sandbox)."""
+
     def __init__(self, status, headers=None):
         self.status_code = status
         self.headers = httpx.Headers(headers or {})
@@ -29,48 +31,67 @@ class Resp:
         return f"Resp({self.status_code}{extra})"
 
 
+class Raise:
+    """A scripted exception: ``module.name(message)``, raised inside the sandbox."""
+
+    def __init__(self, module, name, message):
+        self.module, self.name, self.message = module, name, message
+
+
+class Raised:
+    """What the student's call raised, observed in the sandbox: class name, the qualified names of its classes."""
+
+    def __init__(self, info):
+        self.type, self.mro = str(info["type"]), [str(m) for m in info["mro"]]
+        self.text, self.message = str(info["repr"]), str(info["message"])
+
+    def is_a(self, klass):
+        return any(f"{k.__module__}.{k.__qualname__}" in self.mro for k in (klass,))
+
+    def __repr__(self):
+        return self.text
+
+
 def describe(outcomes):
-    return "[" + ", ".join("hang" if o is HANG else (type(o).__name__ if isinstance(o, Exception) else repr(o))
+    return "[" + ", ".join("hang" if o is HANG else (o.name if isinstance(o, Raise) else repr(o))
                            for o in outcomes) + "]"
 
 
 def run(student, outcomes, **kwargs):
     """(result or raised exception, number of send calls, recorded delays)."""
-    calls, slept = [], []
-
-    async def send():
-        calls.append(1)
-        if len(calls) > len(outcomes):
-            return Resp(200)
-        out = outcomes[len(calls) - 1]
+    sb = student.__sandbox__
+    helpers = sb.helpers
+    script, made = [], {}
+    for out in outcomes:
         if out is HANG:
-            await asyncio.sleep(3600)
-        if isinstance(out, Exception):
-            raise out
-        return out
-
-    async def sleep(s):
-        slept.append(float(s))
-
+            script.append(["hang"])
+        elif isinstance(out, Raise):
+            key = id(out)                     # the same exception object for a repeated outcome, as in process
+            if key not in made:
+                made[key] = helpers.construct(out.module, out.name, out.message)
+            script.append(["raise", made[key]])
+        else:
+            script.append(["return", helpers.FakeResponse(out.status_code, dict(out.headers))])
+    send = helpers.ScriptedAsync(script, helpers.FakeResponse(200))
+    sleep = helpers.ScriptedAsync()
     kwargs.setdefault("rng", lambda: 1.0)
 
-    async def go():
-        task = asyncio.ensure_future(student.call_with_retries(send, sleep=sleep, **kwargs))
-        done, _ = await asyncio.wait({task}, timeout=10)
-        if not done:
-            task.cancel()
-            return None, True
-        exc = task.exception()
-        return (exc if exc is not None else task.result()), False
-
-    try:
-        result, hung = asyncio.run(go())
-    except Exception as exc:  # noqa: BLE001
-        result, hung = exc, False
+    status, result = helpers.call_with_timeout(student.call_with_retries, [send], dict(kwargs, sleep=sleep), 10,
+                                               capture=True)
+    hung = status == "timeout"
+    if status == "raised":
+        result = Raised(result)
     if hung:
         fail_with(f"call_with_retries with send outcomes {describe(outcomes)} and {kwargs_text(kwargs)} did not "
                   "return within 10 s (is every attempt limited by attempt_timeout?)")
-    return result, len(calls), slept
+    slept = []
+    for args, kw in sleep.calls:
+        value = args[0] if args else next(iter(kw.values()), None)
+        try:
+            slept.append(float(value))
+        except (TypeError, ValueError):
+            fail_with(f"call_with_retries called sleep({', '.join(map(repr, args))}); sleep takes the delay in seconds")
+    return result, len(send.calls), slept
 
 
 def kwargs_text(kwargs):
@@ -81,10 +102,10 @@ def expect(student, outcomes, *, status=None, raises=None, calls, delays, **kwar
     result, n, slept = run(student, outcomes, **kwargs)
     how = f"with send outcomes {describe(outcomes)} and {kwargs_text(kwargs)}"
     if raises is not None:
-        if not isinstance(result, raises):
+        if not (isinstance(result, Raised) and result.is_a(raises)):
             fail_with(f"{how}: expected the last {raises.__name__} to be raised, got {result!r}")
-    elif isinstance(result, Exception):
-        fail_with(f"{how}: raised {type(result).__name__}: {result}; expected a response with status {status}")
+    elif isinstance(result, Raised):
+        fail_with(f"{how}: raised {result.type}: {result.message}; expected a response with status {status}")
     elif getattr(result, "status_code", None) != status:
         fail_with(f"{how}: returned {result!r}, expected the response with status {status}")
     if n != calls:
@@ -135,13 +156,13 @@ def test_gives_up_after_max_attempts(student):
 def test_timeouts_and_connection_errors(student):
     """a hung attempt times out and is retried like a connection error; the last exception is raised at the end"""
     expect(student, [HANG, Resp(200)], status=200, calls=2, delays=[0.1], attempt_timeout=0.05)
-    expect(student, [httpx.ConnectError("refused"), ConnectionResetError("reset"), Resp(200)], status=200, calls=3,
+    expect(student, [Raise("httpx", "ConnectError", "refused"), Raise("builtins", "ConnectionResetError", "reset"), Resp(200)], status=200, calls=3,
            delays=[0.1, 0.2])
-    expect(student, [httpx.ConnectError("refused")] * 5, raises=httpx.ConnectError, calls=3, delays=[0.1, 0.2],
+    expect(student, [Raise("httpx", "ConnectError", "refused")] * 5, raises=httpx.ConnectError, calls=3, delays=[0.1, 0.2],
            max_attempts=3)
     expect(student, [Resp(503), HANG, HANG], raises=asyncio.TimeoutError, calls=3, delays=[0.1, 0.2],
            max_attempts=3, attempt_timeout=0.05)
-    result, n, _ = run(student, [ValueError("a bug in send")])
-    if not isinstance(result, ValueError) or n != 1:
+    result, n, _ = run(student, [Raise("builtins", "ValueError", "a bug in send")])
+    if not (isinstance(result, Raised) and result.is_a(ValueError)) or n != 1:
         fail_with(f"send() raising ValueError (not a transient error) should propagate at once; got {result!r} after "
                   f"{n} call(s)")

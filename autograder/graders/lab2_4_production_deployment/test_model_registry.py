@@ -1,23 +1,18 @@
 """Hidden grader: the SQLite model registry (Lab 2.4, notebook 02).
 
 Behaviour is compared with the stated rules; concurrency is tested with threads (one registry per
-thread) and with forked processes on one database file: no version handed out twice, none lost.
+thread) and with forked processes on one database file: no version handed out twice, none lost. The threads
+and processes run inside the sandbox (``sandbox_helpers.method_calls_in_threads`` / ``_in_processes``); the
+database lives in the grader's temporary folder, which the sandbox shares.
 """
 from __future__ import annotations
 
-import multiprocessing
-import os
-import sqlite3
-import sys
 import tempfile
-import time
-import threading
 from pathlib import Path
 
 from autograder.api import as_int, fail_with, points
 
 EXERCISES = ["model_registry"]
-GRADING = "in-sandbox"   # not yet ported to handles: runs inside the sandbox with the student code
 TIMEOUT_S = 150
 TEST_TIMEOUT_S = 60
 
@@ -146,66 +141,22 @@ def test_traffic_split(student):
         expect_error(lambda: reg.set_traffic("m", split), f"set_traffic('m', {split})", ValueError, [])
 
 
-class _SlowReads(sqlite3.Connection):
-    """A connection that pauses after every SELECT: a read-then-write race window becomes wide enough to hit."""
-
-    def execute(self, sql, *args, **kwargs):
-        cur = super().execute(sql, *args, **kwargs)
-        if str(sql).lstrip().upper().startswith("SELECT"):
-            time.sleep(0.002)
-        return cur
-
-
-def _slow_connect(real):
-    def connect(*args, **kwargs):
-        kwargs.setdefault("factory", _SlowReads)
-        return real(*args, **kwargs)
-    return connect
-
-
-def _register_many(cls_holder, path, name, n, out, barrier=None):
-    try:
-        reg = cls_holder(path)
-        if barrier is not None:
-            barrier.wait(30)
-        out.extend(reg.register(name, f"{name}-{os.getpid()}-{threading.get_ident()}-{i}") for i in range(n))
-    except Exception as exc:                      # reported by the caller
-        out.append(f"{type(exc).__name__}: {exc}")
-
-
-def _child(cls_holder, path, n, conn):
-    out = []
-    _register_many(cls_holder, path, "proc", n, out)
-    conn.send([x if isinstance(x, str) else int(x) for x in out])
-    conn.close()
-
-
 @points(2)
 def test_concurrent_threads(student):
     """8 threads with their own registry on one file: distinct versions 1..N, none lost"""
     reg, path = fresh(student)
     reg.register("warm", "x")
-    results = [[] for _ in range(8)]
-    barrier = threading.Barrier(8)
-    threads = [threading.Thread(target=_register_many, args=(student.ModelRegistry, path, "thr", 25, results[i], barrier))
-               for i in range(8)]
-    old, real_connect = sys.getswitchinterval(), sqlite3.connect
-    sys.setswitchinterval(1e-5)          # switch threads often, and pause after reads: races show up
-    sqlite3.connect = _slow_connect(real_connect)
-    try:
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(60)
-    finally:
-        sys.setswitchinterval(old)
-        sqlite3.connect = real_connect
+    # switch threads often, and pause after reads: races show up
+    calls = [[["thr", f"thr-{{pid}}-{{tid}}-{i}"] for i in range(25)] for _ in range(8)]
+    results = student.__sandbox__.helpers.method_calls_in_threads(
+        student.ModelRegistry, [path], "register", calls, switch_interval=1e-5, slow_sqlite_reads_s=0.002,
+        timeout_s=60)
     flat = [x for r in results for x in r]
     errors = [x for x in flat if isinstance(x, str)]
     if errors:
         fail_with(f"8 threads, each with its own ModelRegistry on one file, calling register('thr', ...) 25 times: "
                   f"{len(errors)} calls failed, e.g. {errors[0]} (wait for the database lock instead of failing)")
-    versions = sorted(int(v) for v in flat)
+    versions = sorted(as_int(v, "register('thr', ...)") for v in flat)
     if versions != list(range(1, 201)):
         dup = sorted({v for v in versions if versions.count(v) > 1})[:5]
         fail_with(f"8 threads x 25 concurrent register('thr', ...) returned {len(set(versions))} distinct versions "
@@ -221,21 +172,13 @@ def test_concurrent_threads(student):
 def test_concurrent_processes(student):
     """4 processes registering at once on one file: distinct versions, none lost"""
     reg, path = fresh(student)
-    ctx = multiprocessing.get_context("fork")
-    pipes, procs = [], []
-    for _ in range(4):
-        recv, send = ctx.Pipe(duplex=False)
-        p = ctx.Process(target=_child, args=(student.ModelRegistry, path, 25, send))
-        p.start()
-        pipes.append(recv)
-        procs.append(p)
+    calls = [[["proc", f"proc-{{pid}}-{{tid}}-{i}"] for i in range(25)] for _ in range(4)]
+    per_process = student.__sandbox__.helpers.method_calls_in_processes(student.ModelRegistry, [path], "register",
+                                                                        calls, timeout_s=50)
     flat = []
-    for recv, p in zip(pipes, procs):
-        if recv.poll(50):
-            flat += recv.recv()
-        p.join(5)
-        if p.is_alive():
-            p.kill()
+    for got in per_process:
+        if isinstance(got, list):
+            flat += got
     errors = [x for x in flat if isinstance(x, str)]
     if errors or len(flat) != 100:
         fail_with(f"4 processes x 25 register('proc', ...) on one file: {len(flat) - len(errors)} succeeded, "
