@@ -38,6 +38,6 @@ def sandbox_paths(lab: str | None) -> list[Path]:
              REPO_ROOT / "autograder" / "student_host.py", REPO_ROOT / "autograder" / "sandbox_helpers.py"]
     published = [name for name in published_labs() if name != lab]
     if published:
-        paths.append(REPO_ROOT / "solutions" / "__init__.py")
+        paths += [REPO_ROOT / "solutions" / "__init__.py", REPO_ROOT / "solutions" / "engine_parts.py"]
         paths += [REPO_ROOT / "solutions" / name for name in published]
     return paths

@@ -111,8 +111,10 @@ class Peer:
         self.rfd, self.wfd, self.limit = rfd, wfd, limit
         self.lock = threading.RLock()
         self.send_lock = threading.Lock()
-        self.pending: dict[int, tuple] = {}
-        self.inbox = queue.Queue()
+        self.pending: dict[int, "queue.Queue"] = {}
+        self.chains: dict[str, "queue.Queue"] = {}
+        self.inbox: "queue.Queue" = queue.Queue()
+        self.local = threading.local()
         self.objects: dict[int, object] = {}       # our objects the other side holds handles to
         self.proxies: dict[int, object] = {}       # the other side's objects we hold
         self.released: list[int] = []
@@ -299,87 +301,121 @@ class Peer:
         raise NotImplementedError
 
     # -- the conversation ----------------------------------------------------------------------
-    # One reader thread per side owns the read end: it routes answers to the threads waiting for them and
-    # hands requests to be served. The sandbox serves requests on its main thread (``pump``), also while
-    # that thread waits for one of its own calls to come back, so nested callbacks work and the student's
-    # objects are always used from one thread; the grader serves each request on a thread of its own, so
-    # a callback from a server thread in the sandbox is answered while the grader waits on something else.
-    serve_on_main = False
+    # Calls nest (the grader calls the student, whose code calls a grader callback, which calls the student
+    # again...). Each message carries its *chain*: the thread that made the outermost call. A side serves a
+    # chain's requests on the thread of that chain that is waiting for an answer, or on one thread kept for
+    # that chain, so a call chain runs on one thread per side, as it would in one process (a student's
+    # non-reentrant lock never sees a second, unrelated call on the same thread), and calls from different
+    # threads of one side run on different threads of the other. A reader thread per side routes messages.
+    # The grader's main-thread chain is served on the sandbox's main thread.
 
     def start(self) -> None:
-        self.inbox: "queue.Queue[dict | None]" = queue.Queue()
         threading.Thread(target=self._read_loop, name=f"{self.side}-reader", daemon=True).start()
+
+    def _chain(self) -> str:
+        chain = getattr(self.local, "chain", None)
+        if chain is None:
+            main = threading.get_ident() == threading.main_thread().ident
+            chain = f"{self.side}:{threading.get_ident()}" + (":main" if main else "")
+        return chain
+
+    def _queue_for_request(self, chain: str) -> "queue.Queue":
+        with self.lock:
+            q = self.chains.get(chain)
+            if q is None:
+                if self.serve_on_main and chain.endswith(":main") and not chain.startswith(self.side):
+                    q = self.inbox                    # the other side's main thread -> our main thread
+                else:
+                    q = queue.Queue()
+                    threading.Thread(target=self._chain_worker, args=(chain, q), daemon=True).start()
+                self.chains[chain] = q
+            return q
+
+    def _chain_worker(self, chain: str, q: "queue.Queue") -> None:
+        self.local.chain = chain
+        while True:
+            item = q.get()
+            if item is None:
+                return
+            self.serve(item)
 
     def _read_loop(self) -> None:
         try:
             while True:
                 message = recv_frame(self.rfd, self.limit)
                 if "op" in message:
-                    if self.serve_on_main:
-                        self.inbox.put(message)
-                    else:
-                        threading.Thread(target=self._serve_safely, args=(message,), daemon=True).start()
+                    self._queue_for_request(str(message.get("chain", "?"))).put(message)
                 elif "re" in message:
-                    waiter = self.pending.pop(message["re"], None)
-                    if waiter is not None:
-                        waiter[1].append(message)
-                        waiter[0].set()
+                    q = self.pending.pop(message["re"], None)
+                    if q is not None:
+                        q.put(message)
         except (RemoteError, ValueError, OSError) as exc:
             self.broken = self.broken or (str(exc) if isinstance(exc, RemoteError) else "the other side sent garbage")
         finally:
-            for event, _ in list(self.pending.values()):
-                event.set()
-            self.inbox.put(None)
+            with self.lock:
+                for q in {id(q): q for q in [*self.chains.values(), *self.pending.values(), self.inbox]}.values():
+                    q.put(None)
 
-    def _serve_safely(self, message: dict) -> None:
-        try:
-            self.serve(message)
-        except (RemoteError, OSError):
-            pass
-
-    def pump(self, until: threading.Event | None = None) -> None:
-        """Serve requests on this (the main) thread until ``until`` is set or the connection ends."""
-        while until is None or not until.is_set():
-            try:
-                message = self.inbox.get(timeout=0.05 if until is not None else None)
-            except queue.Empty:
-                continue
+    def pump(self) -> None:
+        """The sandbox's main thread: serve the grader's main-thread chain until the connection ends."""
+        self.local.chain = None
+        while True:
+            message = self.inbox.get()
             if message is None:
-                self.inbox.put(None)
                 return
-            self.serve(message)
+            self.local.chain = str(message.get("chain", "?"))
+            try:
+                self.serve(message)
+            finally:
+                self.local.chain = None
 
     def request(self, op: str, **data):
         if self.broken:
             raise RemoteError(self.broken)
+        chain = self._chain()
         with self.lock:
             self.next_msg += 1
             msg_id = self.next_msg
-            message = {"op": op, "id": msg_id, **data}
+            message = {"op": op, "id": msg_id, "chain": chain, **data}
             if self.released:
                 message["rel"], self.released = self.released, []
-        event, box = threading.Event(), []
-        self.pending[msg_id] = (event, box)
+            own = chain not in self.chains
+            q = self.chains.setdefault(chain, queue.Queue()) if own else self.chains[chain]
+            self.pending[msg_id] = q
+        outer = getattr(self.local, "chain", None)
+        self.local.chain = chain
         try:
             with self.send_lock:
                 send_frame(self.wfd, message)
-            if self.serve_on_main and threading.get_ident() == self.owner:
-                self.pump(until=event)
-            else:
-                while not event.wait(0.5):
+            while True:
+                try:
+                    item = q.get(timeout=0.5)
+                except queue.Empty:
                     if self.broken:
-                        break
+                        raise RemoteError(self.broken) from None
+                    continue
+                if item is None:
+                    q.put(None)
+                    raise RemoteError(self.broken or "the other side closed the connection")
+                if "op" in item:                     # a nested call of this chain: serve it here
+                    self.serve(item)
+                    continue
+                if item.get("re") == msg_id:
+                    reply = item
+                    break
         except RemoteError as exc:
             self.broken = str(exc)
             raise
         except BaseException:
             # Interrupted while waiting (a time limit in the grader): the other side is still busy with it.
-            self.pending.pop(msg_id, None)
             self.broken = "the conversation was interrupted (a time limit?)"
             raise
-        if not box:
-            raise RemoteError(self.broken or "the other side closed the connection")
-        reply = box[0]
+        finally:
+            self.pending.pop(msg_id, None)
+            self.local.chain = outer
+            if own:
+                with self.lock:
+                    self.chains.pop(chain, None)
         if "err" in reply:
             self.raise_error(reply["err"])
         return self.decode(reply.get("ok"))

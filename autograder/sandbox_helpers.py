@@ -344,9 +344,9 @@ class Record:
         return "Record(" + ", ".join(f"{k}={v!r}" for k, v in fields.items()) + ")"
 
 
-def read_attrs(objs, names) -> list:
-    """``[[getattr(obj, name, None) for name in names] for obj in objs]`` in one call."""
-    return [[getattr(o, n, None) for n in names] for o in objs]
+def read_attrs(objs, names, missing=None) -> list:
+    """``[[getattr(obj, name, missing) for name in names] for obj in objs]`` in one call."""
+    return [[getattr(o, n, missing) for n in names] for o in objs]
 
 
 def snapshot(value) -> list:
@@ -630,45 +630,6 @@ def construct(module: str, name: str, *args, **kwargs):
     return getattr(importlib.import_module(module), name)(*args, **kwargs)
 
 
-def engines_from_published_parts() -> list:
-    """Let labkit engines be built inside this sandbox, which sees only the *published* labs' reference
-    solutions: an engine part whose reference module is not visible here (e.g. Lab 2.2's prefix cache and
-    speculative verification, unused by plain decoding) becomes a placeholder that raises when used.
-    Parts that are visible are exactly the references. Returns the names replaced by placeholders."""
-    import importlib
-
-    import labkit.engine as engine_pkg
-    import labkit.engine.engine as engine_mod
-    import labkit.engine.parts as parts
-
-    def unavailable(module_name: str, name: str):
-        def placeholder(*args, **kwargs):
-            raise RuntimeError(f"the engine part {name} ({module_name}) is not available in this sandbox")
-        return placeholder
-
-    missing: list = []
-
-    def reference_parts():
-        values, origin = {}, {}
-        for module_name, names in parts.REFERENCE_MODULES.items():
-            try:
-                module = importlib.import_module(module_name)
-            except ImportError:
-                module = None
-            for name in names:
-                if module is None:
-                    if name not in missing:
-                        missing.append(name)
-                    values[name] = unavailable(module_name, name)
-                else:
-                    values[name] = getattr(module, name)
-                origin[name] = module_name
-        return parts.EngineParts(**values, origin=origin)
-
-    reference_parts()
-    engine_mod.reference_parts = parts.reference_parts = engine_pkg.reference_parts = reference_parts
-    return list(missing)
-
 
 def set_attrs(objs, names, rows) -> None:
     """``setattr(obj, name, value)`` for each object and its row of values, in one call."""
@@ -687,3 +648,84 @@ def call_in_place(fn, args, kwargs=None, mutable=()) -> list:
         args[i] = lst
     result = fn(*args, **dict(kwargs or {}))
     return [result, {i: list(lst) for i, lst in lists.items()}]
+
+
+class LifespanWatch:
+    """An ASGI app wrapped so that how its lifespan went is observable: ``report()`` is
+    ``{"started": bool, "startup_error": [class name, message] | None, "shutdown_error": ... | None}``.
+    Everything else passes straight through to the app."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+        self.started = False
+        self.startup_error = None
+        self.shutdown_error = None
+
+    async def __call__(self, scope, receive, send):
+        if scope.get("type") != "lifespan":
+            return await self.app(scope, receive, send)
+
+        async def watched_send(message):
+            if message.get("type") == "lifespan.startup.complete":
+                self.started = True
+            return await send(message)
+        try:
+            return await self.app(scope, receive, watched_send)
+        except BaseException as exc:
+            info = [type(exc).__name__, str(exc)[:500]]
+            if self.started:
+                self.shutdown_error = info
+            else:
+                self.startup_error = info
+            raise
+
+    def report(self) -> dict:
+        return {"started": self.started, "startup_error": self.startup_error, "shutdown_error": self.shutdown_error}
+
+
+class ManualClock:
+    """A clock for the student's code: calling it returns ``now``, which only the grader moves."""
+
+    def __init__(self, now: float = 0.0) -> None:
+        self.now = now
+
+    def __call__(self):
+        return self.now
+
+    def advance(self, seconds: float) -> float:
+        self.now += seconds
+        return self.now
+
+
+class LineSink:
+    """A log sink: ``append(line)`` keeps each line in ``lines``."""
+
+    def __init__(self) -> None:
+        self.lines: list = []
+
+    def append(self, line) -> None:
+        self.lines.append(line)
+
+
+def request_probe_app(clock: ManualClock):
+    """A small FastAPI app to wrap with middleware: ``GET /item/{i}?wait=&work=`` (advances ``clock`` by ``work``,
+    sleeps ``wait`` s, answers ``{"i": i, "seen_id": request.state.request_id or None}``) and ``POST /boom``
+    (raises KeyError("broken handler"))."""
+    from fastapi import FastAPI, Request
+
+    app = FastAPI()
+
+    async def item(i, request, wait=0.0, work=0.0):
+        clock.now += work
+        if wait:
+            await asyncio.sleep(wait)
+        return {"i": i, "seen_id": getattr(request.state, "request_id", None)}
+    item.__annotations__ = {"i": int, "request": Request, "wait": float, "work": float}
+
+    async def boom():
+        raise KeyError("broken handler")
+    boom.__annotations__ = {}
+
+    app.get("/item/{i}")(item)
+    app.post("/boom")(boom)
+    return app

@@ -1,8 +1,9 @@
 """The parts of the engine that students write, and how to plug in someone's version of them.
 
 Every part is a plain name (a class or a function) defined by one lab exercise; the reference
-versions live in ``solutions/<lab>/<exercise>.py``, and a student's extracted exercise module
-defines the same names. The engine only ever calls parts through an ``EngineParts``:
+versions live in ``solutions/<lab>/<exercise>.py`` and register themselves (``register_reference``,
+through the ``labkit.reference_parts`` entry point); labkit never imports them. A student's extracted
+exercise module defines the same names. The engine only ever calls parts through an ``EngineParts``:
 
     LLMEngine(model, parts=reference_parts())                      # the default
     LLMEngine(model, parts=parts_from_modules(my_block_manager_module, "extracted/scheduler_step.py"))
@@ -43,7 +44,6 @@ one interface: the same calls plus ``allocate(..., token_ids=)``, ``can_allocate
 """
 from __future__ import annotations
 
-import importlib
 import importlib.util
 import logging
 import types
@@ -53,16 +53,77 @@ from typing import Any, Callable
 
 logger = logging.getLogger("labkit.engine")
 
-# exercise module (under solutions/) -> the names it defines
-REFERENCE_MODULES: dict[str, tuple[str, ...]] = {
-    "solutions.lab2_1_vllm_deployment.block_manager": ("BlockManager", "OutOfBlocksError"),
-    "solutions.lab2_1_vllm_deployment.kv_cache_size": ("kv_cache_bytes", "max_concurrent_seqs"),
-    "solutions.lab2_1_vllm_deployment.scheduler_step": ("schedule_step",),
-    "solutions.lab2_1_vllm_deployment.sampling_filters": ("apply_temperature", "top_k_filter", "top_p_filter"),
-    "solutions.lab2_2_inference_optimization.prefix_cache": ("hash_block", "PrefixCachingBlockManager"),
-    "solutions.lab2_2_inference_optimization.speculative_verify": ("verify_draft", "verify_greedy"),
-    "solutions.lab2_2_inference_optimization.speculative_theory": ("expected_tokens_per_step", "expected_speedup"),
+#: part name -> (lab, exercise) that defines it. labkit never imports the answers itself: the course's
+#: reference solutions register themselves (entry point group ``labkit.reference_parts``, see
+#: ``solutions/engine_parts.py``), and only the labs present in a tree (e.g. the published ones in a
+#: student distribution) can register. A part nobody registered is a placeholder that says which exercise
+#: to write.
+PARTS: dict[str, tuple[str, str]] = {
+    "BlockManager": ("lab2_1_vllm_deployment", "block_manager"),
+    "OutOfBlocksError": ("lab2_1_vllm_deployment", "block_manager"),
+    "kv_cache_bytes": ("lab2_1_vllm_deployment", "kv_cache_size"),
+    "max_concurrent_seqs": ("lab2_1_vllm_deployment", "kv_cache_size"),
+    "schedule_step": ("lab2_1_vllm_deployment", "scheduler_step"),
+    "apply_temperature": ("lab2_1_vllm_deployment", "sampling_filters"),
+    "top_k_filter": ("lab2_1_vllm_deployment", "sampling_filters"),
+    "top_p_filter": ("lab2_1_vllm_deployment", "sampling_filters"),
+    "hash_block": ("lab2_2_inference_optimization", "prefix_cache"),
+    "PrefixCachingBlockManager": ("lab2_2_inference_optimization", "prefix_cache"),
+    "verify_draft": ("lab2_2_inference_optimization", "speculative_verify"),
+    "verify_greedy": ("lab2_2_inference_optimization", "speculative_verify"),
+    "expected_tokens_per_step": ("lab2_2_inference_optimization", "speculative_theory"),
+    "expected_speedup": ("lab2_2_inference_optimization", "speculative_theory"),
 }
+#: The reference module of each exercise, by name only (``solutions.<lab>.<exercise>``).
+REFERENCE_MODULES: dict[str, tuple[str, ...]] = {}
+for _name, (_lab, _exercise) in PARTS.items():
+    REFERENCE_MODULES.setdefault(f"solutions.{_lab}.{_exercise}", ())
+    REFERENCE_MODULES[f"solutions.{_lab}.{_exercise}"] += (_name,)
+ENTRY_POINT_GROUP = "labkit.reference_parts"
+_registered: dict[str, tuple[Any, str]] = {}
+_discovered = False
+
+
+class PartUnavailable(RuntimeError):
+    """An engine part whose reference is not in this tree and that the caller did not provide."""
+
+
+def register_reference(name: str, value: Any, origin: str) -> None:
+    """Called by a reference-solution package to make ``value`` the default engine part ``name``."""
+    if name not in PARTS:
+        raise KeyError(f"{name!r} is not an engine part (known: {', '.join(PARTS)})")
+    _registered[name] = (value, origin)
+
+
+def _discover() -> None:
+    global _discovered
+    if _discovered:
+        return
+    _discovered = True
+    from importlib.metadata import entry_points
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            ep.load()()
+        except Exception as exc:  # noqa: BLE001 - a broken provider must not break the engine
+            logger.warning("reference parts provider %s failed: %s", ep.value, exc)
+
+
+def _placeholder(name: str):
+    lab, exercise = PARTS[name]
+    message = (f"engine part {name} is exercise {exercise!r} of {lab}, and its reference solution is not "
+               f"published in this course yet: write it in that notebook and pass your version to the engine "
+               f"(parts_from_namespace(globals()) or dataclasses.replace(reference_parts(), {name}=...))")
+    if name[0].isupper():
+        base = (PartUnavailable,) if name.endswith("Error") else ()
+
+        def __init__(self, *args, **kwargs):
+            raise PartUnavailable(message)
+        return type(name, base, {"__init__": __init__, "__doc__": message, "unavailable": True})
+
+    def unavailable(*args, **kwargs):
+        raise PartUnavailable(message)
+    unavailable.__name__, unavailable.__doc__, unavailable.unavailable = name, message, True
+    return unavailable
 
 
 @dataclass
@@ -94,13 +155,17 @@ class EngineParts:
 
 
 def reference_parts() -> EngineParts:
-    """The reference implementations from ``solutions/``."""
+    """The registered reference parts; a part with no reference in this tree is a placeholder that raises
+    :class:`PartUnavailable` (naming the exercise) when the engine uses it."""
+    _discover()
     values, origin = {}, {}
-    for module_name, names in REFERENCE_MODULES.items():
-        module = importlib.import_module(module_name)
-        for name in names:
-            values[name] = getattr(module, name)
-            origin[name] = module_name
+    for name in EngineParts.names():
+        if name in _registered:
+            values[name], origin[name] = _registered[name]
+        else:
+            values[name] = _placeholder(name)
+            lab, exercise = PARTS[name]
+            origin[name] = f"unavailable ({lab} {exercise} not published)"
     return EngineParts(**values, origin=origin)
 
 

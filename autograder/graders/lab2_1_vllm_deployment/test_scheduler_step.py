@@ -4,6 +4,12 @@ The student's ``schedule_step(waiting, running, kv, max_num_seqs, max_num_batche
 driven with request records and a small block pool written here (``PoolKV``), step after step,
 the way ``labkit.engine`` drives it: after each step every scheduled request computes its tokens,
 a request that reached the end of its known tokens samples one more (or finishes).
+
+The request records live inside the sandbox (``sandbox_helpers.Record``: the scheduler reads them and resets
+``num_computed_tokens`` on preemption) and are mirrored here by ``Req``, whose fields are pushed before and
+pulled after every call; the block pool is the grader's own object, which the student's code calls back. The
+waiting and running lists are made inside the sandbox for each call (``call_in_place``), so they are changed
+in place as the engine's are, and copied back into the test's lists afterwards.
 """
 from __future__ import annotations
 
@@ -11,17 +17,24 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from autograder.api import as_int, fail_with, points
+from autograder.remote import Proxy
 
 EXERCISES = ["scheduler_step"]
-GRADING = "in-sandbox"   # not yet ported to handles: runs inside the sandbox with the student code
 TIMEOUT_S = 150
 TEST_TIMEOUT_S = 20
 
 
 # ---- the records and the block pool the scheduler works with ---------------------------------------
 
+FIELDS = ("rid", "num_tokens", "num_computed_tokens", "priority", "arrival", "max_new", "generated")
+REPR = "r{rid}({num_computed_tokens}/{num_tokens} computed)"
+
+
 class Req:
-    """A request record: what the engine's Sequence exposes to the scheduler."""
+    """A request record: what the engine's Sequence exposes to the scheduler. Kept here and, once handed to
+    the student's code, also inside the sandbox (``self.handle``): ``push``/``pull`` copy the fields across."""
+
+    by_handle: dict = {}
 
     def __init__(self, rid: int, prompt_len: int, max_new: int = 4, priority: int = 0, arrival=None):
         self.rid = rid
@@ -31,6 +44,10 @@ class Req:
         self.arrival = rid if arrival is None else arrival
         self.max_new = max_new
         self.generated = 0
+        self.handle = None
+
+    def fields(self):
+        return [getattr(self, f) for f in FIELDS]
 
     def key(self):
         return (self.priority, self.arrival)
@@ -38,6 +55,39 @@ class Req:
     def __repr__(self):
         prio = f", priority {self.priority}" if self.priority else ""
         return f"r{self.rid}({self.num_computed_tokens}/{self.num_tokens} computed{prio})"
+
+
+def bind(helpers, reqs):
+    """Give every request its record inside the sandbox (once), then push the current fields of all of them."""
+    for r in reqs:
+        if r.handle is None:
+            r.handle = helpers.Record(REPR, **dict(zip(FIELDS, r.fields())))
+            Req.by_handle[r.handle] = r
+    helpers.set_attrs([r.handle for r in reqs], list(FIELDS), [r.fields() for r in reqs])
+
+
+def pull(helpers, reqs):
+    """Read the fields of the requests' sandbox records back (the student's code may have changed them)."""
+    reqs = [r for r in reqs if r.handle is not None]
+    if not reqs:
+        return
+    rows = helpers.read_attrs([r.handle for r in reqs], list(FIELDS))
+    for r, row in zip(reqs, rows):
+        for name, value in zip(FIELDS, row):
+            setattr(r, name, value)
+
+
+def type_name(value) -> str:
+    if isinstance(value, Proxy):
+        return object.__getattribute__(value, "_type").rsplit(".", 1)[-1]
+    return type(value).__name__
+
+
+def ours(value):
+    """The Req behind a handle the student's code gave back (the value itself when it is not one of ours)."""
+    if isinstance(value, Proxy):
+        return Req.by_handle.get(value, value)
+    return value
 
 
 class KVMisuse(Exception):
@@ -48,6 +98,7 @@ class PoolKV:
     """num_blocks blocks of block_size slots; allocate reserves the whole known sequence."""
 
     def __init__(self, num_blocks: int, block_size: int, prefix_hit: dict | None = None):
+        self.helpers = None          # set while the student's code runs: live fields are read from the sandbox
         self.num_blocks = num_blocks
         self.block_size = block_size
         self.free_blocks = num_blocks
@@ -63,7 +114,14 @@ class PoolKV:
         self.errors.append(text)
         raise KVMisuse(text)
 
+    def _live(self, req):
+        req = ours(req)
+        if isinstance(req, Req) and self.helpers is not None:
+            pull(self.helpers, [req])
+        return req
+
     def allocate(self, req) -> bool:
+        req = self._live(req)
         if not isinstance(req, Req):
             self._misuse(f"kv.allocate was called with {req!r}, not a request record")
         if req in self.held:
@@ -75,9 +133,12 @@ class PoolKV:
             self.free_blocks -= need
             self.held[req] = need
             req.num_computed_tokens = self.prefix_hit.get(req.rid, 0)
+            if self.helpers is not None and req.handle is not None:
+                self.helpers.set_attrs([req.handle], ["num_computed_tokens"], [[req.num_computed_tokens]])
         return ok
 
     def grow(self, req, num_new_tokens) -> bool:
+        req = self._live(req)
         if req not in self.held:
             self._misuse(f"kv.grow({req!r}, {num_new_tokens!r}) was called for a request that holds no blocks "
                          f"(never admitted, or already preempted)")
@@ -93,6 +154,7 @@ class PoolKV:
         return ok
 
     def free(self, req) -> None:
+        req = self._live(req)
         if req not in self.held:
             self._misuse(f"kv.free({req!r}) was called for a request that holds no blocks")
         self.calls.append(("free", req, True))
@@ -100,6 +162,38 @@ class PoolKV:
 
     def __repr__(self):
         return f"kv<{self.free_blocks} of {self.num_blocks} blocks of {self.block_size} free>"
+
+
+def run_step(student, waiting, running, kv, max_num_seqs, budget):
+    """schedule_step on lists made inside the sandbox; the test's lists and requests are updated afterwards."""
+    helpers = sandbox_helpers(student)
+    everyone = list(dict.fromkeys([*waiting, *running, *kv.held]))
+    bind(helpers, everyone)
+    kv.helpers = helpers
+    try:
+        plan, lists = helpers.call_in_place(student.schedule_step,
+                                            [[r.handle for r in waiting], [r.handle for r in running], kv,
+                                             max_num_seqs, budget], mutable=[0, 1])
+    finally:
+        kv.helpers = None
+        pull(helpers, everyone)
+    waiting[:] = [ours(r) for r in lists[0]]
+    running[:] = [ours(r) for r in lists[1]]
+    return plan
+
+
+_HELPERS: dict = {}
+
+
+def sandbox_helpers(student):
+    """``student.__sandbox__.helpers``, looked up once per student process."""
+    key = id(student)
+    if _HELPERS.get("key") != key or _HELPERS.get("student") is not student:
+        _HELPERS.update(key=key, student=student, helpers=student.__sandbox__.helpers)
+    return _HELPERS["helpers"]
+
+
+MISSING = "\x00<no such attribute>"
 
 
 def names(reqs) -> str:
@@ -115,21 +209,27 @@ def call(student, waiting, running, kv, max_num_seqs, budget):
     waiting_before, running_before = list(waiting), list(running)
     kv.calls = []
     try:
-        plan = student.schedule_step(waiting, running, kv, max_num_seqs, budget)
-    except KVMisuse:
-        fail_with(f"{desc}: {kv.errors[-1]}")
+        plan = run_step(student, waiting, running, kv, max_num_seqs, budget)
+    except Exception as exc:
+        if getattr(exc, "remote_type", "") == "KVMisuse" and kv.errors:
+            fail_with(f"{desc}: {kv.errors[-1]}")
+        raise
     if kv.errors:
         fail_with(f"{desc}: {kv.errors[-1]}")
-    for attr in ("num_scheduled_tokens", "admitted", "preempted"):
-        if not hasattr(plan, attr):
+    attrs = ("num_scheduled_tokens", "admitted", "preempted")
+    (values,) = sandbox_helpers(student).read_attrs([plan], list(attrs), MISSING)
+    for attr, value in zip(attrs, values):
+        if isinstance(value, str) and value == MISSING:
             fail_with(f"{desc} returned {plan!r}, which has no attribute {attr!r} (return a StepPlan)")
+    plan_tokens, plan_admitted_raw, plan_preempted_raw = values
     try:
-        items = list(plan.num_scheduled_tokens.items())
+        items = list(plan_tokens.items())
     except Exception:
         fail_with(f"{desc}: plan.num_scheduled_tokens should be a dict request -> tokens, "
-                  f"got {type(plan.num_scheduled_tokens).__name__}")
+                  f"got {type_name(plan_tokens)}")
     scheduled = {}
     for req, n in items:
+        req = ours(req)
         if not isinstance(req, Req):
             fail_with(f"{desc}: the keys of plan.num_scheduled_tokens should be the request objects themselves, "
                       f"got {req!r}")
@@ -173,7 +273,7 @@ def call(student, waiting, running, kv, max_num_seqs, budget):
     preempted = [r for r in running_before if r not in running]
     admitted = [r for r in running if r not in running_before]
     try:
-        plan_preempted, plan_admitted = list(plan.preempted), list(plan.admitted)
+        plan_preempted, plan_admitted = [ours(r) for r in plan_preempted_raw], [ours(r) for r in plan_admitted_raw]
     except Exception:
         fail_with(f"{after_desc}: plan.preempted and plan.admitted should be lists of requests")
     if set(plan_preempted) != set(preempted):
@@ -258,10 +358,12 @@ def simulate(student, specs, num_blocks, block_size, max_num_seqs, budget, check
             scheduled, _ = call(student, waiting, running, kv, max_num_seqs, budget)
         else:
             try:
-                plan = student.schedule_step(waiting, running, kv, max_num_seqs, budget)
-                scheduled = {r: int(n) for r, n in dict(plan.num_scheduled_tokens).items() if int(n) > 0}
-            except KVMisuse:
-                return finished, step, kv.errors[-1]
+                plan = run_step(student, waiting, running, kv, max_num_seqs, budget)
+                scheduled = {ours(r): int(n) for r, n in dict(plan.num_scheduled_tokens).items() if int(n) > 0}
+            except Exception as exc:
+                if getattr(exc, "remote_type", "") == "KVMisuse" and kv.errors:
+                    return finished, step, kv.errors[-1]
+                raise
             for r, n in scheduled.items():
                 if n > r.num_tokens - r.num_computed_tokens:
                     return finished, step, f"{r!r} got {n} tokens"

@@ -126,7 +126,6 @@ def server(student):
     if fn is None:
         fail_with("your chat_stream cell defines no stream_chat_completion")
     sb = student.__sandbox__
-    sb.helpers.engines_from_published_parts()   # this lab's sandbox sees no unpublished reference parts
     app = student.make_stream_app(model_path(), fn, max_model_len=MAX_MODEL_LEN, kv_cache_memory_bytes=KV_BYTES)
     name = f"chat-stream-{next(_SOCKETS)}.sock"
     srv = sb.helpers.serve_app(app, sb.inside_tmp(name), 60.0, log_level="critical", access_log=False)
@@ -146,7 +145,6 @@ def async_client(uds, timeout, **kwargs) -> httpx.AsyncClient:
 def sandbox_engine(student):
     """A labkit AsyncLLMEngine on the tiny model, built inside the sandbox (where the student's generator runs)."""
     sb = student.__sandbox__
-    sb.helpers.engines_from_published_parts()
     tf = sb.import_module("transformers")
     tok = tf.AutoTokenizer.from_pretrained(model_path())
     hf = tf.AutoModelForCausalLM.from_pretrained(model_path(), dtype=torch.float32).eval()

@@ -1,7 +1,7 @@
 """Hidden grader: the LLM service app (Lab 2.3, notebook 01), started for real.
 
-The app runs its lifespan and answers through Starlette's ``TestClient`` (httpx over ASGI) or through a
-real uvicorn server on a free loopback port (concurrent clients and the official ``openai`` client).
+The app runs inside the sandbox behind a real uvicorn server on a unix socket (its lifespan included);
+the grader talks to it with httpx (plain, concurrent) and with the official ``openai`` client.
 Expected outputs come from the course's tiny model run directly with ``labkit`` and ``transformers``
 inside this grader (greedy decoding, so they are deterministic).
 """
@@ -9,20 +9,19 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import itertools
 import math
 import struct
-import threading
 import time
 from contextlib import contextmanager
 
+import httpx
 import openai
 import torch
-import uvicorn
-from fastapi.testclient import TestClient
 from transformers import AutoModelForCausalLM, AutoTokenizer
 from transformers.utils import logging as hf_logging
 
-from autograder.api import fail_with, free_port, points
+from autograder.api import fail_with, points
 from labkit.engine import LLMEngine, SamplingParams
 from labkit.engine.parts import reference_parts
 
@@ -31,7 +30,6 @@ from labkit.engine.parts import reference_parts
 reference_parts()
 
 EXERCISES = ["api_models", "create_app"]
-GRADING = "in-sandbox"   # not yet ported to handles: runs inside the sandbox with the student code
 TIMEOUT_S = 300
 TEST_TIMEOUT_S = 100
 MEMORY_MB = 8192
@@ -91,49 +89,64 @@ def make_app(student, **kwargs):
         app = student.create_app(model_path(), **kwargs)
     except Exception as exc:  # noqa: BLE001
         fail_with(f"create_app(model_path, **{kwargs}) raised {type(exc).__name__}: {short(str(exc), 200)}")
-    if not callable(app):
+    if not student.__sandbox__.import_module("builtins").callable(app):     # asked where the app lives
         fail_with(f"create_app(...) returned {short(app)}, expected a FastAPI app")
     return app
 
 
-@contextmanager
-def client(student, **kwargs):
-    app = make_app(student, **kwargs)
-    try:
-        tc = TestClient(app, raise_server_exceptions=False)
-        tc.__enter__()
-    except Exception as exc:  # noqa: BLE001
-        fail_with(f"starting the app (its lifespan) raised {type(exc).__name__}: {short(str(exc), 200)}")
-    try:
-        yield tc
-    finally:
-        try:
-            tc.__exit__(None, None, None)
-        except Exception as exc:  # noqa: BLE001
-            fail_with(f"stopping the app (the end of its lifespan) raised {type(exc).__name__}: {short(str(exc))}")
+_SOCKETS = itertools.count()
 
 
 @contextmanager
-def uvicorn_server(student, **kwargs):
-    """The app behind a real uvicorn server in a thread; yields its base URL."""
-    app = make_app(student, **kwargs)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="critical",
-                                           access_log=False, lifespan="on"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
+def served(student, app):
+    """``app`` behind uvicorn inside the sandbox, on a unix socket; yields the socket's path as the grader sees
+    it. Started and stopped without blocking the sandbox's main thread, so that the app's lifespan may call the
+    grader's callables (a monkeypatched ``load_backend``) and they may call the student's code in turn."""
+    sb = student.__sandbox__
+    helpers = sb.helpers
+    name = f"create-app-{next(_SOCKETS)}.sock"
+    watch = helpers.LifespanWatch(app)
+    srv = helpers.AppServer(watch, sb.inside_tmp(name), log_level="critical", access_log=False, lifespan="on")
+    srv.thread.start()
     deadline = time.monotonic() + 60
-    while not server.started:
-        if not thread.is_alive():
+    while not srv.server.started:
+        if not srv.thread.is_alive():
+            err = watch.report()["startup_error"]
+            if err:
+                fail_with(f"starting the app (its lifespan) raised {err[0]}: {short(err[1], 200)}")
             fail_with("uvicorn stopped while starting your app (did the lifespan raise?)")
         if time.monotonic() > deadline:
             fail_with("uvicorn did not finish starting your app within 60 s")
         time.sleep(0.05)
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield sb.socket_path(name)
     finally:
-        server.should_exit = True
-        thread.join(30)
+        srv.server.should_exit = True
+        deadline = time.monotonic() + 30
+        while srv.thread.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        err = watch.report()["shutdown_error"]
+        if err:
+            fail_with(f"stopping the app (the end of its lifespan) raised {err[0]}: {short(err[1])}")
+
+
+def http_client(uds, timeout=90) -> httpx.Client:
+    return httpx.Client(transport=httpx.HTTPTransport(uds=uds), base_url="http://svc", timeout=timeout)
+
+
+@contextmanager
+def client(student, **kwargs):
+    app = make_app(student, **kwargs)
+    with served(student, app) as uds, http_client(uds) as tc:
+        yield tc
+
+
+@contextmanager
+def uvicorn_server(student, **kwargs):
+    """The app behind a real uvicorn server (in the sandbox); yields the unix socket's path."""
+    app = make_app(student, **kwargs)
+    with served(student, app) as uds:
+        yield uds
 
 
 def json_of(resp, what):
@@ -200,7 +213,7 @@ def test_model_loaded_once_in_lifespan(student):
         if loaded:
             fail_with(f"create_app(...) called load_backend {len(loaded)} time(s) itself; load the model in the "
                       "app's lifespan (when the server starts), not when the app object is built")
-        with TestClient(app, raise_server_exceptions=False) as tc:
+        with served(student, app) as uds, http_client(uds) as tc:
             if len(loaded) != 1:
                 fail_with(f"after the app started (lifespan startup), load_backend had been called {len(loaded)} "
                           "time(s), expected exactly once")
@@ -375,13 +388,13 @@ def test_unknown_model_route_and_too_long_prompt(student):
 @points(1)
 def test_concurrent_requests_on_a_real_server(student):
     """16 concurrent requests to a real uvicorn server all get their own, correct greedy answers"""
-    import httpx
     prompts = [f"Request {i}: the engine" for i in range(16)]
     lengths = [4 + i % 5 for i in range(16)]
     want = [greedy(p, n)[0] for p, n in zip(prompts, lengths)]
 
-    async def go(url):
-        async with httpx.AsyncClient(base_url=url, timeout=60) as ac:
+    async def go(uds):
+        async with httpx.AsyncClient(transport=httpx.AsyncHTTPTransport(uds=uds), base_url="http://svc",
+                                     timeout=60) as ac:
             calls = [ac.post("/generate", json={"prompt": p, "max_tokens": n, "temperature": 0})
                      for p, n in zip(prompts, lengths)]
             return await asyncio.gather(*calls)
@@ -399,7 +412,8 @@ def test_concurrent_requests_on_a_real_server(student):
 def test_official_openai_client(student):
     """the official openai client works against a real uvicorn server: chat, embeddings, and its error classes"""
     with uvicorn_server(student) as url:
-        cl = openai.OpenAI(base_url=url + "/v1", api_key="not-needed", max_retries=0, timeout=60)
+        cl = openai.OpenAI(base_url="http://svc/v1", api_key="not-needed", max_retries=0, timeout=60,
+                           http_client=http_client(url, 60))
         try:
             resp = cl.chat.completions.create(model="lab-model", messages=CHAT, max_tokens=5, temperature=0)
         except Exception as exc:  # noqa: BLE001

@@ -1,6 +1,7 @@
 """Hidden grader: the labkit adapter behind the Backend interface, and chat_completion over any backend
-(Lab 2.3, notebook 03). The adapter runs a real labkit AsyncLLMEngine on the course's tiny model; the
-expected outputs come from the engine's own stream of the same request."""
+(Lab 2.3, notebook 03). The adapter runs a real labkit AsyncLLMEngine on the course's tiny model, built
+inside the sandbox next to the student's code; the expected outputs come from the grader's own engine
+(the same model and settings) streaming the same request."""
 from __future__ import annotations
 
 import asyncio
@@ -19,7 +20,6 @@ from labkit.engine.parts import reference_parts
 reference_parts()
 
 EXERCISES = ["engine_backend"]
-GRADING = "in-sandbox"   # not yet ported to handles: runs inside the sandbox with the student code
 TIMEOUT_S = 240
 TEST_TIMEOUT_S = 90
 MEMORY_MB = 8192
@@ -52,11 +52,33 @@ def new_engine() -> AsyncLLMEngine:
 
 @contextlib.contextmanager
 def engine():
+    """The grader's own engine, for the expected outputs."""
     eng = new_engine()
     try:
         yield eng
     finally:
         eng.shutdown()
+
+
+@contextlib.contextmanager
+def sandbox_engine(student):
+    """The same engine, built inside the sandbox (where the student's adapter runs); a handle to it."""
+    from labkit.models import tiny_models
+    sb = student.__sandbox__
+    path = str(tiny_models(verbose=False).target)
+    tf = sb.import_module("transformers")
+    tok = tf.AutoTokenizer.from_pretrained(path)
+    hf = tf.AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32).eval()
+    eng = sb.import_module("labkit.engine.async_engine").AsyncLLMEngine(
+        sb.import_module("labkit.engine").LLMEngine(hf, tokenizer=tok, max_model_len=512, kv_cache_memory_bytes=32 << 20))
+    try:
+        yield eng
+    finally:
+        eng.shutdown()
+
+
+def run(coro):
+    return asyncio.run(coro)
 
 
 async def direct(eng, prompt, sp):
@@ -71,15 +93,20 @@ async def direct(eng, prompt, sp):
     return text, ids, finish, n_prompt
 
 
-async def via_backend(student, backend, prompt, params, rid):
-    chunks = []
+def stream_of(student, backend, prompt, params, rid):
+    """backend.generate(...) (a handle), checked inside the sandbox to be an async iterator."""
     gen = backend.generate(prompt, params, rid)
-    if not hasattr(gen, "__anext__"):
+    builtins = student.__sandbox__.import_module("builtins")
+    if not builtins.hasattr(gen, "__anext__"):
         fail_with("LabkitBackend.generate(prompt, params, request_id) should be an async generator "
-                  f"(async def with yield); it returned {type(gen).__name__}")
-    async for c in gen:
-        chunks.append(c)
-    return chunks
+                  f"(async def with yield); it returned {builtins.type(gen).__name__}")
+    return gen
+
+
+def via_backend(student, backend, prompt, params, rid):
+    """The chunks of one stream, read to its end on one event loop inside the sandbox."""
+    helpers = student.__sandbox__.helpers
+    return helpers.run_async(helpers.collect_async, stream_of(student, backend, prompt, params, rid))
 
 
 def summarize(chunks, what):
@@ -90,13 +117,17 @@ def summarize(chunks, what):
                 fail_with(f"{what}: chunk {i} has no attribute {attr!r} (yield GenChunk objects)")
         text += str(c.text)
         ids += [int(t) for t in c.token_ids]
-        finishes.append(None if c.finish_reason is None else str(c.finish_reason))
+        finish = c.finish_reason
+        finishes.append(None if finish is None else str(finish))
         prompts.add(as_int(c.prompt_tokens, f"{what}: chunk {i}.prompt_tokens"))
     return text, ids, finishes, prompts
 
 
 def backend_of(student, eng):
-    cls = getattr(student, "LabkitBackend", None)
+    try:
+        cls = student.LabkitBackend
+    except AttributeError:
+        cls = None
     if cls is None:
         fail_with("your engine_backend cell defines no LabkitBackend")
     return cls(eng)
@@ -105,79 +136,83 @@ def backend_of(student, eng):
 @points(3)
 def test_greedy_stream_matches_the_engine(student):
     """LabkitBackend.generate streams the engine's greedy tokens and text, with the prompt length"""
-    with engine() as eng:
-        b = backend_of(student, eng)
-
-        async def go():
-            for i, prompt in enumerate(PROMPTS[:3]):
-                want = await direct(eng, prompt, SamplingParams(max_tokens=12, temperature=0, ignore_eos=True))
-                chunks = await via_backend(student, b, prompt, student.GenParams(max_tokens=12, ignore_eos=True),
-                                           f"g{i}")
-                what = f"generate({prompt!r}, GenParams(max_tokens=12, ignore_eos=True))"
-                text, ids, finishes, prompts = summarize(chunks, what)
-                if ids != want[1]:
-                    fail_with(f"{what}: token ids {short(ids)}; the engine generates {short(want[1])} "
-                              f"(each token exactly once, in order)")
-                if text != want[0]:
-                    fail_with(f"{what}: the chunks' text joins to {text!r}; the engine's text is {want[0]!r}")
-                if prompts != {want[3]}:
-                    fail_with(f"{what}: prompt_tokens {sorted(prompts)}; the prompt has {want[3]} tokens")
-        asyncio.run(go())
+    with engine() as eng, sandbox_engine(student) as sb_eng:
+        b = backend_of(student, sb_eng)
+        for i, prompt in enumerate(PROMPTS[:3]):
+            want = run(direct(eng, prompt, SamplingParams(max_tokens=12, temperature=0, ignore_eos=True)))
+            chunks = via_backend(student, b, prompt, student.GenParams(max_tokens=12, ignore_eos=True), f"g{i}")
+            what = f"generate({prompt!r}, GenParams(max_tokens=12, ignore_eos=True))"
+            text, ids, finishes, prompts = summarize(chunks, what)
+            if ids != want[1]:
+                fail_with(f"{what}: token ids {short(ids)}; the engine generates {short(want[1])} "
+                          f"(each token exactly once, in order)")
+            if text != want[0]:
+                fail_with(f"{what}: the chunks' text joins to {text!r}; the engine's text is {want[0]!r}")
+            if prompts != {want[3]}:
+                fail_with(f"{what}: prompt_tokens {sorted(prompts)}; the prompt has {want[3]} tokens")
 
 
 @points(2)
 def test_finish_reason_and_params(student):
     """finish_reason only on the last chunk; max_tokens, temperature, seed and ignore_eos reach the engine"""
-    with engine() as eng:
-        b = backend_of(student, eng)
-
-        async def go():
-            for mt in (1, 5):
-                chunks = await via_backend(student, b, "Once", student.GenParams(max_tokens=mt, ignore_eos=True), "f")
-                text, ids, finishes, _ = summarize(chunks, f"generate('Once', max_tokens={mt})")
-                if len(ids) != mt:
-                    fail_with(f"generate('Once', GenParams(max_tokens={mt}, ignore_eos=True)) produced {len(ids)} "
-                              f"tokens")
-                if not finishes or finishes[-1] != "length" or any(f is not None for f in finishes[:-1]):
-                    fail_with(f"generate('Once', GenParams(max_tokens={mt}, ignore_eos=True)): finish_reason per "
-                              f"chunk is {finishes}; expected None on every chunk but the last, 'length' there")
-            for seed in (3, 11):
-                want = await direct(eng, "Hello", SamplingParams(max_tokens=10, temperature=1.0, seed=seed,
-                                                                 ignore_eos=True))
-                chunks = await via_backend(student, b, "Hello", student.GenParams(
-                    max_tokens=10, temperature=1.0, seed=seed, ignore_eos=True), "s")
-                _, ids, _, _ = summarize(chunks, "sampling")
-                if ids != want[1]:
-                    fail_with(f"generate('Hello', GenParams(temperature=1.0, seed={seed}, max_tokens=10)) gave "
-                              f"{ids}; the engine with the same temperature and seed gives {want[1]}: pass "
-                              f"temperature and seed on to SamplingParams")
-        asyncio.run(go())
+    with engine() as eng, sandbox_engine(student) as sb_eng:
+        b = backend_of(student, sb_eng)
+        for mt in (1, 5):
+            chunks = via_backend(student, b, "Once", student.GenParams(max_tokens=mt, ignore_eos=True), "f")
+            text, ids, finishes, _ = summarize(chunks, f"generate('Once', max_tokens={mt})")
+            if len(ids) != mt:
+                fail_with(f"generate('Once', GenParams(max_tokens={mt}, ignore_eos=True)) produced {len(ids)} "
+                          f"tokens")
+            if not finishes or finishes[-1] != "length" or any(f is not None for f in finishes[:-1]):
+                fail_with(f"generate('Once', GenParams(max_tokens={mt}, ignore_eos=True)): finish_reason per "
+                          f"chunk is {finishes}; expected None on every chunk but the last, 'length' there")
+        for seed in (3, 11):
+            want = run(direct(eng, "Hello", SamplingParams(max_tokens=10, temperature=1.0, seed=seed,
+                                                           ignore_eos=True)))
+            chunks = via_backend(student, b, "Hello", student.GenParams(
+                max_tokens=10, temperature=1.0, seed=seed, ignore_eos=True), "s")
+            _, ids, _, _ = summarize(chunks, "sampling")
+            if ids != want[1]:
+                fail_with(f"generate('Hello', GenParams(temperature=1.0, seed={seed}, max_tokens=10)) gave "
+                          f"{ids}; the engine with the same temperature and seed gives {want[1]}: pass "
+                          f"temperature and seed on to SamplingParams")
 
 
 @points(2)
 def test_concurrent_and_cancelled(student):
     """16 concurrent streams lose nothing; closing a stream early frees its KV blocks"""
-    with engine() as eng:
-        b = backend_of(student, eng)
+    with engine() as eng, sandbox_engine(student) as sb_eng:
+        b = backend_of(student, sb_eng)
+        sb = student.__sandbox__
+        helpers = sb.helpers
+        prompts = [f"{PROMPTS[i % 4]} {i}" for i in range(16)]
+        wants = [run(direct(eng, p, SamplingParams(max_tokens=8, temperature=0, ignore_eos=True)))
+                 for p in prompts[:4]]
+        params = student.GenParams(max_tokens=8, ignore_eos=True)
+        # 16 streams as concurrent tasks on one event loop inside the sandbox (the engine batches them)
+        outcomes = helpers.concurrently([[helpers.collect_async, [stream_of(student, b, p, params, f"c{i}")], {}, 0]
+                                         for i, p in enumerate(prompts)], 80.0)
+        results = []
+        for i, out in enumerate(outcomes):
+            if "value" not in out:
+                fail_with(f"with 16 concurrent generate() calls, stream {i} failed: {out.get('error')}: "
+                          f"{short(out.get('message'), 200)}")
+            results.append(out["value"])
+        for i in range(4):
+            _, ids, _, _ = summarize(results[i], f"concurrent stream {i}")
+            if ids != wants[i][1]:
+                fail_with(f"with 16 concurrent generate() calls, stream {i} produced {ids}; alone the engine "
+                          f"produces {wants[i][1]}")
+        for i, r in enumerate(results):
+            n = len(summarize(r, f"concurrent stream {i}")[1])
+            if n != 8:
+                fail_with(f"with 16 concurrent generate() calls, stream {i} got {n} tokens, not 8")
+        total = sb_eng.stats()["num_blocks"]
+        gen = stream_of(student, b, "Tell me a long story " * 4, student.GenParams(max_tokens=460, ignore_eos=True), "x")
+        sb_asyncio = sb.import_module("asyncio")
 
-        async def go():
-            prompts = [f"{PROMPTS[i % 4]} {i}" for i in range(16)]
-            wants = [await direct(eng, p, SamplingParams(max_tokens=8, temperature=0, ignore_eos=True))
-                     for p in prompts[:4]]
-            results = await asyncio.gather(*[via_backend(student, b, p, student.GenParams(max_tokens=8,
-                                                                                          ignore_eos=True), f"c{i}")
-                                             for i, p in enumerate(prompts)])
-            for i in range(4):
-                _, ids, _, _ = summarize(results[i], f"concurrent stream {i}")
-                if ids != wants[i][1]:
-                    fail_with(f"with 16 concurrent generate() calls, stream {i} produced {ids}; alone the engine "
-                              f"produces {wants[i][1]}")
-            for i, r in enumerate(results):
-                n = len(summarize(r, f"concurrent stream {i}")[1])
-                if n != 8:
-                    fail_with(f"with 16 concurrent generate() calls, stream {i} got {n} tokens, not 8")
-            total = eng.stats()["num_blocks"]
-            gen = b.generate("Tell me a long story " * 4, student.GenParams(max_tokens=460, ignore_eos=True), "x")
+        async def cancel():
+            # Every step below runs on the sandbox's own event loop (it stays open between steps, like a server's).
             n = 0
             async for _ in gen:
                 n += 1
@@ -186,16 +221,18 @@ def test_concurrent_and_cancelled(student):
             await gen.aclose()
             # A closed stream is aborted within aclose(); 0.3 s is far less than the ~460 steps it asked for.
             for _ in range(30):
-                s = eng.stats()
+                s = sb_eng.stats()
                 if s["num_free_blocks"] == total and s["num_running"] + s["num_waiting"] == 0:
-                    return
-                await asyncio.sleep(0.01)
-            s = eng.stats()
+                    return None
+                await sb_asyncio.sleep(0.01)      # the sandbox's loop runs meanwhile
+            return sb_eng.stats()
+
+        s = run(cancel())
+        if s is not None:
             fail_with(f"after reading 2 chunks of a 460-token stream and calling aclose() on it, the engine still "
                       f"holds {s['num_running'] + s['num_waiting']} request(s) and {total - s['num_free_blocks']} "
                       f"KV blocks 0.3 s later (it keeps generating): iterate engine.generate_stream directly in your generator, so closing "
                       f"it aborts the request")
-        asyncio.run(go())
 
 
 class FakeBackend:
@@ -248,8 +285,10 @@ def test_chat_completion_any_backend(student):
     ]
     for script, n_prompt, finish in cases:
         fb = FakeBackend(script, n_prompt, finish)
-        got = asyncio.run(student.chat_completion(fb, "prompt!", student.GenParams(max_tokens=8), model="lab-model",
-                                                  request_id="chatcmpl-abc", created=1234))
+        # The scripted backend stays in the grader: the student's coroutine (run inside the sandbox) calls it back.
+        got = student.__sandbox__.helpers.run_async(student.chat_completion, fb, "prompt!",
+                                                    student.GenParams(max_tokens=8), model="lab-model",
+                                                    request_id="chatcmpl-abc", created=1234)
         want = expected_completion("chatcmpl-abc", "lab-model", 1234, "".join(t for t, _ in script), finish,
                                    n_prompt, sum(len(ids) for _, ids in script))
         got = plain_json(got)
@@ -266,15 +305,13 @@ def test_chat_completion_over_labkit(student):
     """chat_completion over LabkitBackend reports the engine's text and usage"""
     global _GenChunk
     _GenChunk = student.GenChunk
-    with engine() as eng:
-        b = backend_of(student, eng)
-
-        async def go():
-            want = await direct(eng, "The scheduler", SamplingParams(max_tokens=9, temperature=0, ignore_eos=True))
-            got = plain_json(await student.chat_completion(b, "The scheduler", student.GenParams(
-                max_tokens=9, ignore_eos=True), model="m", request_id="chatcmpl-1", created=5))
-            exp = expected_completion("chatcmpl-1", "m", 5, want[0], "length", want[3], 9)
-            if got != exp:
-                fail_with(f"chat_completion(LabkitBackend(engine), 'The scheduler', max_tokens=9) returned "
-                          f"{short(got, 400)}; expected {short(exp, 400)}")
-        asyncio.run(go())
+    with engine() as eng, sandbox_engine(student) as sb_eng:
+        b = backend_of(student, sb_eng)
+        want = run(direct(eng, "The scheduler", SamplingParams(max_tokens=9, temperature=0, ignore_eos=True)))
+        got = plain_json(student.__sandbox__.helpers.run_async(
+            student.chat_completion, b, "The scheduler", student.GenParams(max_tokens=9, ignore_eos=True),
+            model="m", request_id="chatcmpl-1", created=5))
+        exp = expected_completion("chatcmpl-1", "m", 5, want[0], "length", want[3], 9)
+        if got != exp:
+            fail_with(f"chat_completion(LabkitBackend(engine), 'The scheduler', max_tokens=9) returned "
+                      f"{short(got, 400)}; expected {short(exp, 400)}")

@@ -1,68 +1,72 @@
 """Hidden grader: request ids and one JSON log line per request (Lab 2.3, notebook 04).
 
-A small FastAPI app is built here, ``add_request_logging`` is applied to it with a list as the log sink and a
-scripted clock, and requests (concurrent ones included) go through httpx over ASGI.
+A small FastAPI app is built inside the sandbox (``sandbox_helpers.request_probe_app``), ``add_request_logging``
+is applied to it with a list as the log sink and a scripted clock, and requests (concurrent ones included) go
+through httpx over ASGI inside the sandbox (``sandbox_helpers.asgi_requests``); the answers and the log lines
+come back here as plain data and are checked here.
 """
 from __future__ import annotations
 
-import asyncio
 import json
 import random
 import re
 
 import httpx
-from fastapi import FastAPI, Request
 
 from autograder.api import fail_with, points
 
 EXERCISES = ["request_logging"]
-GRADING = "in-sandbox"   # not yet ported to handles: runs inside the sandbox with the student code
 TIMEOUT_S = 90
 TEST_TIMEOUT_S = 30
 
 
-class Clock:
-    def __init__(self):
-        self.now = 500.0
+class Response:
+    """An answer observed in the sandbox: status, headers and body."""
 
-    def __call__(self):
-        return self.now
+    def __init__(self, data):
+        self.status_code = int(data["status"])
+        self.headers = httpx.Headers(dict(data["headers"]))
+        self.text = str(data["text"])
+
+    def json(self):
+        return json.loads(self.text)
+
+
+class Log:
+    """The log sink inside the sandbox; ``lines`` copies what it received so far."""
+
+    def __init__(self, sink):
+        self.sink = sink
+
+    def __len__(self):
+        return len(self.lines)
+
+    @property
+    def lines(self):
+        return list(self.sink.lines)
 
 
 def build(student):
-    clock = Clock()
-    lines = []
-    app = FastAPI()
-
-    @app.get("/item/{i}")
-    async def item(i: int, request: Request, wait: float = 0.0, work: float = 0.0):
-        clock.now += work
-        if wait:
-            await asyncio.sleep(wait)
-        return {"i": i, "seen_id": getattr(request.state, "request_id", None)}
-
-    @app.post("/boom")
-    async def boom():
-        raise KeyError("broken handler")
-
+    helpers = student.__sandbox__.helpers
+    clock = helpers.ManualClock(500.0)
+    sink = helpers.LineSink()
+    app = helpers.request_probe_app(clock)
     try:
-        out = student.add_request_logging(app, log=lines.append, clock=clock)
+        out = student.add_request_logging(app, log=sink.append, clock=clock)
     except Exception as exc:
         fail_with(f"add_request_logging(app, log=lines.append, clock=clock) raised {type(exc).__name__}: {exc}")
-    return (out if out is not None else app), lines, clock
-
-
-async def _send(app, calls):
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://svc") as c:
-        return await asyncio.gather(*[c.request(m, u, headers=h or {}) for m, u, h in calls])
+    return (app if out is None else out, helpers), Log(sink), clock
 
 
 def send(app, *calls):
-    return asyncio.run(_send(app, list(calls)))
+    app, helpers = app
+    answers = helpers.asgi_requests(app, [[m, u, {"headers": h or {}}] for m, u, h in calls], concurrent=True,
+                                    raise_app_exceptions=False)
+    return [Response(a) for a in answers]
 
 
-def parse(lines, n):
+def parse(log, n):
+    lines = log.lines
     if len(lines) != n:
         fail_with(f"after {n} requests, log() was called {len(lines)} times; expected exactly one line per request")
     records = []
