@@ -4,6 +4,7 @@
     python -m autograder selfcheck [--lab LAB]                  # solutions score full marks, release stubs score 0
     python -m autograder build [--check] [--lab LAB]            # regenerate (or check) release/ and solutions/
     python -m autograder course-check                           # the instructor's "does my course work" run
+    python -m autograder dist [LAB ...] --out DIR               # DIR/student (for students) + DIR/autograder
 """
 from __future__ import annotations
 
@@ -162,6 +163,18 @@ def cmd_course_check(args) -> int:
     return course_check(workers=args.workers, keep=args.keep, only=args.lab)
 
 
+def cmd_dist(args) -> int:
+    from . import dist
+    from .build import labs as all_labs
+    from .labs import select_labs
+    labs = select_labs(all_labs(), args.labs) if args.labs else None
+    student, host = dist.build(labs, Path(args.out))
+    count = len(list(student.rglob("*.ipynb")))
+    print(f"{student}: {count} notebooks, labkit, published solutions; give this to students")
+    print(f"{host}: graders, solutions, course config; keep this on the grading host")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -190,5 +203,9 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--keep", help="keep the nbgrader course folder here (default: a temp dir)")
     c.add_argument("--lab", action="append", help="only this lab (a unique prefix is enough; repeatable)")
     c.set_defaults(func=cmd_course_check)
+    d = sub.add_parser("dist", help="write DIR/student (what students get: no answers, no graders) and DIR/autograder")
+    d.add_argument("labs", nargs="*", help="labs to include (unique prefixes; default: all)")
+    d.add_argument("--out", required=True)
+    d.set_defaults(func=cmd_dist)
     args = parser.parse_args(argv)
     return args.func(args)

