@@ -309,6 +309,8 @@ class Peer:
     # threads of one side run on different threads of the other. A reader thread per side routes messages.
     # The grader's main-thread chain is served on the sandbox's main thread.
 
+    serve_on_main = False     # the sandbox serves the grader's main-thread chain on its own main thread
+
     def start(self) -> None:
         threading.Thread(target=self._read_loop, name=f"{self.side}-reader", daemon=True).start()
 

@@ -111,8 +111,10 @@ class GraderPeer(Peer):
             builtin = next(k for k in klass.__mro__ if k.__module__ == "builtins" and issubclass(k, BaseException))
             exc = builtin.__new__(klass)          # OSError and its family need their own __new__
             exc.args = tuple(args)
-        except Exception:  # noqa: BLE001 - a library base with a strict constructor
-            klass = self._make_class(klass.__name__, Exception, None)
+        except Exception:  # noqa: BLE001 - a library base with a strict constructor (pydantic's ValidationError)
+            builtin = next((k for k in base.__mro__ if k.__module__ == "builtins" and issubclass(k, Exception)),
+                           Exception)
+            klass = self._make_class(klass.__name__, builtin, None)
             exc = BaseException.__new__(klass)
             exc.args = tuple(args)
         exc.remote_type = name
