@@ -26,7 +26,7 @@ from .registry import Grader, all_graders, grader_for
 REPO_ROOT = Path(__file__).resolve().parent.parent
 OUTPUT_KEEP_BYTES = 20_000
 EVENT_LINE_LIMIT = 4 << 20
-SHARED_MB = 256          # the job's shared temp folder (a tmpfs of this size where we may mount one)
+SHARED_MB = 1024         # the job's shared temp folder (a tmpfs of this size where we may mount one)
 
 
 @dataclass
