@@ -729,3 +729,96 @@ def request_probe_app(clock: ManualClock):
     app.get("/item/{i}")(item)
     app.post("/boom")(boom)
     return app
+
+
+def call_keeping_args(fn, args, kwargs=None) -> list:
+    """``fn(*args, **kwargs)`` on arguments made here, then those arguments as they are afterwards (a function
+    that changes its input in place shows it there; arguments from the grader are copies). Returns
+    ``[result, [each positional argument afterwards], {each keyword argument afterwards}]``."""
+    args, kwargs = list(args), dict(kwargs or {})
+    result = fn(*args, **kwargs)
+    return [result, args, kwargs]
+
+
+class YieldingClock(ManualClock):
+    """A :class:`ManualClock` that gives other threads a chance to run whenever it is read."""
+
+    def __call__(self):
+        time.sleep(0)
+        return self.now
+
+
+def results_in_threads(fn, calls_per_thread: list, switch_interval: float | None = None,
+                       timeout_s: float = 120.0) -> list:
+    """Like :func:`in_threads`, keeping what each call returned: per thread
+    ``{"values": [fn(*args) for each args], "error": None | repr of its first exception | "Timeout"}``."""
+    import sys
+    calls = [[tuple(a) for a in thread_calls] for thread_calls in calls_per_thread]
+    barrier = threading.Barrier(len(calls))
+    out = [{"values": [], "error": None} for _ in calls]
+
+    def work(i):
+        try:
+            barrier.wait()
+            for args in calls[i]:
+                out[i]["values"].append(fn(*args))
+        except Exception as exc:  # noqa: BLE001 - an observation
+            out[i]["error"] = repr(exc)[:500]
+
+    old = sys.getswitchinterval()
+    if switch_interval is not None:
+        sys.setswitchinterval(float(switch_interval))
+    try:
+        threads = [threading.Thread(target=work, args=(i,), daemon=True) for i in range(len(calls))]
+        for th in threads:
+            th.start()
+        deadline = time.monotonic() + timeout_s
+        for i, th in enumerate(threads):
+            th.join(max(0.0, deadline - time.monotonic()))
+            if th.is_alive():
+                out[i]["error"] = "Timeout"
+    finally:
+        sys.setswitchinterval(old)
+    return [{"values": list(o["values"]), "error": o["error"]} for o in out]
+
+
+def truthy_counts_in_threads(fn, args_per_thread: list, duration_s: float, min_calls: int = 0,
+                             switch_interval: float | None = None, timeout_s: float = 60.0) -> list:
+    """One thread per entry of ``args_per_thread``, started together (a barrier): thread ``i`` calls
+    ``fn(*args_per_thread[i])`` again and again until ``duration_s`` seconds have passed since the start and it
+    has made at least ``min_calls`` calls. Returns per thread ``{"calls": int, "truthy": how many calls
+    returned a true value, "error": None | repr of the exception that stopped it | "Timeout"}``."""
+    import sys
+    arg_lists = [tuple(a) for a in args_per_thread]
+    barrier = threading.Barrier(len(arg_lists))
+    out = [{"calls": 0, "truthy": 0, "error": None} for _ in arg_lists]
+    start: list = []
+
+    def work(i):
+        o = out[i]
+        try:
+            barrier.wait()
+            if not start:
+                start.append(time.monotonic())
+            stop = start[0] + float(duration_s)
+            while time.monotonic() < stop or o["calls"] < min_calls:
+                o["truthy"] += bool(fn(*arg_lists[i]))
+                o["calls"] += 1
+        except Exception as exc:  # noqa: BLE001 - an observation
+            o["error"] = repr(exc)[:500]
+
+    old = sys.getswitchinterval()
+    if switch_interval is not None:
+        sys.setswitchinterval(float(switch_interval))
+    try:
+        threads = [threading.Thread(target=work, args=(i,), daemon=True) for i in range(len(arg_lists))]
+        for th in threads:
+            th.start()
+        deadline = time.monotonic() + timeout_s
+        for i, th in enumerate(threads):
+            th.join(max(0.0, deadline - time.monotonic()))
+            if th.is_alive():
+                out[i]["error"] = "Timeout"
+    finally:
+        sys.setswitchinterval(old)
+    return [dict(o) for o in out]

@@ -294,3 +294,21 @@ def test_a_class_run_keeps_classmates_apart(tmp_path):
     assert scores == {"victim": 4.0, "thief": 0.0}, rows
     assert victim_nb.read_bytes() == original
     assert RIGHT_TOTAL in nbformat.read(str(victim_nb), as_version=4).cells[0].source
+
+
+def test_without_bwrap_grading_refuses_and_no_sandbox_marks_results(tmp_path):
+    import json
+    import sys
+    nb = SOURCE / "lab2_1_vllm_deployment" / "02-Basic_Inference.ipynb"
+    env = {"PATH": str(Path(sys.executable).parent), "HOME": str(tmp_path), "PYTHONHASHSEED": "0"}
+    refused = subprocess.run([sys.executable, "-m", "autograder", "grade", str(nb), "-q"], cwd=REPO, env=env,
+                             capture_output=True, text=True, timeout=300)
+    assert refused.returncode == 2 and "bubblewrap" in refused.stderr, refused.stderr
+    out = tmp_path / "out"
+    forced = subprocess.run([sys.executable, "-m", "autograder", "grade", str(nb), "-q", "--no-sandbox",
+                             "--out", str(out)], cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    assert forced.returncode == 0, forced.stderr[-2000:]
+    rows = json.loads((out / "results.json").read_text())
+    assert rows and all(r["sandboxed"] is False for r in rows)
+    assert "graded WITHOUT the sandbox" in next(out.glob("feedback_*.txt")).read_text()
+    assert "False" in (out / "results.csv").read_text()

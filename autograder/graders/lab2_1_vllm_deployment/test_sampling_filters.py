@@ -179,6 +179,7 @@ def test_top_p_keeps_the_smallest_nucleus(student, rows, ps, scalar):
 @points(1)
 def test_inputs_untouched_and_dtypes_kept(student):
     """the filters do not modify their inputs and keep the logits' shape and dtype"""
+    helpers = student.__sandbox__.helpers
     gen = torch.Generator().manual_seed(0)
     base = torch.randn(3, 50, generator=gen, dtype=torch.float64) * 3
     for dtype in (torch.float32, torch.float64, torch.float16, torch.bfloat16):
@@ -192,10 +193,15 @@ def test_inputs_untouched_and_dtypes_kept(student):
             x = logits.clone()
             arg_copy = arg.clone() if isinstance(arg, torch.Tensor) else arg
             call = f"{name}(<3x50 {str(dtype).replace('torch.', '')} logits>, {shown})"
-            out = check_tensor(getattr(student, name)(x, arg_copy), logits, call)
-            if not torch.equal(x, logits):
+            # called inside the sandbox, which sends back the arguments as they are afterwards (the grader's
+            # own tensors would only ever be copied to the student)
+            out, args_after, _ = helpers.call_keeping_args(getattr(student, name), [x, arg_copy])
+            out = check_tensor(out, logits, call)
+            x_after, arg_after = args_after
+            if not torch.equal(x, logits) or not isinstance(x_after, torch.Tensor) or not torch.equal(x_after, logits):
                 fail_with(f"{call} modified the logits it was given; return a new tensor instead")
-            if isinstance(arg, torch.Tensor) and not torch.equal(arg_copy, arg):
+            if isinstance(arg, torch.Tensor) and (not torch.equal(arg_copy, arg) or not isinstance(
+                    arg_after, torch.Tensor) or not torch.equal(arg_after, arg)):
                 fail_with(f"{call} modified its k / p / t argument")
 
 

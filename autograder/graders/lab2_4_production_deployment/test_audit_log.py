@@ -58,7 +58,10 @@ def test_append_builds_the_chain(student):
     """append() returns entries with seq, ts, actor, action, resource, prev = previous hash, hash = digest"""
     with tempfile.TemporaryDirectory() as tmp:
         log = new_log(student, Path(tmp) / "a.jsonl")
-        got = [log.append("alice", "login", "api", ts=10.5), log.append("bob", "generate", "model/x", ts=11),
+        helpers = student.__sandbox__.helpers
+        # the first result is kept inside the sandbox, where changing it could reach the log's own entry
+        first = helpers.hold(log.append, "alice", "login", "api", ts=10.5)
+        got = [first.get(), log.append("bob", "generate", "model/x", ts=11),
                log.append("請求者", "delete", "模型", ts=12)]
         prev = GENESIS
         for i, (e, (actor, ts)) in enumerate(zip(got, [("alice", 10.5), ("bob", 11), ("請求者", 12)])):
@@ -76,16 +79,23 @@ def test_append_builds_the_chain(student):
         n, h = log.head()
         if (n, h) != (3, prev):
             fail_with(f"head() after 3 appends is {(n, h)}; expected (3, hash of entry 2)")
-        entries = log.entries()
+        held = helpers.hold(log.entries)      # the returned list itself, kept in the sandbox
+        entries = held.get()
         if [e["hash"] for e in entries] != [e["hash"] for e in got]:
             fail_with("entries() does not list the appended entries in order")
         lines = [json.loads(x) for x in (Path(tmp) / "a.jsonl").read_text(encoding="utf-8").splitlines() if x.strip()]
         if lines != entries:
             fail_with(f"the log file holds {len(lines)} JSON lines that differ from entries(); each append writes its "
                       f"entry as one JSON line")
-        got[0]["actor"] = "mallory"
-        entries[1]["actor"] = "mallory"
-        if any(e["actor"] == "mallory" for e in log.entries()):
+        # changed inside the sandbox, where the student's code can see it (the grader only ever gets copies)
+        for change in (lambda: first.setitem(["actor"], "mallory"), lambda: held.setitem([1, "actor"], "mallory"),
+                       lambda: held.call([], "append", dict(got[2], seq=3, actor="mallory"))):
+            try:
+                change()
+            except Exception:
+                pass
+        after = log.entries()
+        if len(after) != 3 or any(e["actor"] == "mallory" for e in after):
             fail_with("changing a dict returned by append() or entries() changed the log; return copies")
         empty = new_log(student, Path(tmp) / "empty.jsonl")
         if tuple(empty.head()) != (0, GENESIS):

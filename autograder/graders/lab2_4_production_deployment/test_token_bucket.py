@@ -8,8 +8,6 @@ read-modify-write sequences really interleave.
 """
 from __future__ import annotations
 
-import sys
-import threading
 import time
 
 from hypothesis import given, settings
@@ -220,48 +218,24 @@ def test_matches_the_token_bucket_model(student, capacity, rate, seq):
                               f"({k!r}) is {got_t}; expected {want_t}")
 
 
-def hammer(fn, threads, per_thread):
-    barrier = threading.Barrier(threads)
-    results = [0] * threads
-    errors = []
-
-    def work(i):
-        try:
-            barrier.wait()
-            results[i] = sum(bool(fn()) for _ in range(per_thread))
-        except Exception as exc:   # reported below
-            errors.append(exc)
-
-    old = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
-    try:
-        ts = [threading.Thread(target=work, args=(i,)) for i in range(threads)]
-        for t in ts:
-            t.start()
-        for t in ts:
-            t.join()
-    finally:
-        sys.setswitchinterval(old)
+def hammer(helpers, fn, args, threads, per_thread):
+    """`threads` threads inside the sandbox, next to the limiter, each calling fn(*args) `per_thread` times,
+    switching as often as possible (races show up); the number of calls that returned a true value."""
+    outcomes = helpers.results_in_threads(fn, [[list(args)] * per_thread for _ in range(threads)], 1e-6, 60.0)
+    errors = [o["error"] for o in outcomes if o["error"] is not None]
     if errors:
-        fail_with(f"allow() raised {type(errors[0]).__name__}: {errors[0]} when called from {threads} threads")
-    return sum(results)
-
-
-class YieldingClock(FakeClock):
-    """A frozen clock that gives other threads a chance to run whenever it is read."""
-
-    def __call__(self):
-        time.sleep(0)
-        return self.t
+        fail_with(f"allow() raised {errors[0]} when called from {threads} threads")
+    return sum(bool(v) for o in outcomes for v in o["values"])
 
 
 @points(1)
 def test_concurrent_callers_never_exceed_the_bucket(student):
     """8 threads hammering one key at a frozen instant get exactly `capacity` grants in total"""
+    helpers = student.__sandbox__.helpers
     for trial in range(3):
-        clk = YieldingClock()
+        clk = helpers.YieldingClock(1000.0)    # a frozen clock that yields to other threads whenever it is read
         lim = limiter(student, 300, 1, clk)
-        granted = hammer(lambda: lim.allow("shared"), threads=8, per_thread=150)
+        granted = hammer(helpers, lim.allow, ["shared"], threads=8, per_thread=150)
         if granted != 300:
             fail_with(f"8 threads x 150 allow('shared') on TokenBucketLimiter(300, 1) at one instant granted "
                       f"{granted} requests; expected exactly 300 (guard the read-modify-write of a bucket with a lock)")
@@ -274,31 +248,19 @@ def test_concurrent_callers_never_exceed_the_bucket(student):
 def test_real_clock_bound_and_fairness_under_load(student):
     """with the real clock and 6 threads, grants stay within capacity + rate * elapsed, per key"""
     lim = student.TokenBucketLimiter(40, 200.0)          # default clock: time.monotonic
-    stop = time.monotonic() + 0.4
+    keys = ["noisy"] * 5 + ["quiet"]
     t0 = time.monotonic()
+    # the threads run inside the sandbox, next to the limiter: each calls allow(key) for 0.4 s, and at least
+    # 60 times, even on a very busy machine
+    outcomes = student.__sandbox__.helpers.truthy_counts_in_threads(lim.allow, [[k] for k in keys], 0.4, 60,
+                                                                    1e-5, 60.0)
+    elapsed = time.monotonic() - t0                       # measured here: at least the time the threads ran
+    errors = [o["error"] for o in outcomes if o["error"] is not None]
+    if errors:
+        fail_with(f"allow() raised {errors[0]} when called from {len(keys)} threads")
     counts = {"noisy": 0, "quiet": 0}
-    lock = threading.Lock()
-
-    def loop(key):
-        n = calls = 0
-        while time.monotonic() < stop or calls < 60:     # at least 60 calls, even on a very busy machine
-            n += bool(lim.allow(key))
-            calls += 1
-        with lock:
-            counts[key] += n
-
-    old = sys.getswitchinterval()
-    sys.setswitchinterval(1e-5)
-    try:
-        ts = [threading.Thread(target=loop, args=("noisy",)) for _ in range(5)]
-        ts.append(threading.Thread(target=loop, args=("quiet",)))
-        for t in ts:
-            t.start()
-        for t in ts:
-            t.join()
-    finally:
-        sys.setswitchinterval(old)
-    elapsed = time.monotonic() - t0
+    for key, o in zip(keys, outcomes):
+        counts[key] += int(o["truthy"])
     bound = 40 + 200.0 * elapsed + 1
     for key, n in counts.items():
         if n > bound:
