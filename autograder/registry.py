@@ -32,10 +32,6 @@ class Grader:
     file_mb: int = DEFAULT_FILE_MB        # largest file the grader process (and its children) may write
     test_timeout_s: float = DEFAULT_TEST_TIMEOUT_S
     tests: tuple[tuple[str, float], ...] = field(default=())   # (test name, points)
-    #: "proxy" (default): the grader runs outside the sandbox and reaches the student's code through handles.
-    #: "in-sandbox": not yet ported; grader and student code run together inside the sandbox (the OS
-    #: boundaries hold, but the submission shares the grader's interpreter: see grading_engine.md).
-    mode: str = "proxy"
 
     @property
     def points(self) -> float:
@@ -76,7 +72,6 @@ def read_grader(path: Path) -> Grader:
         file_mb=int(_literal(tree, "FILE_MB", DEFAULT_FILE_MB)),
         test_timeout_s=float(_literal(tree, "TEST_TIMEOUT_S", DEFAULT_TEST_TIMEOUT_S)),
         tests=tuple(tests),
-        mode=str(_literal(tree, "GRADING", "proxy")),
     )
 
 

@@ -110,8 +110,7 @@ def run_grader(grader: Grader, code: str, origin: str = "submission", setup: str
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")]),
                "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONDONTWRITEBYTECODE": "1",
                "PYTHONHASHSEED": "0", "MPLBACKEND": "Agg", "TOKENIZERS_PARALLELISM": "false"}
-        argv, cgroup = worker_command(grader, Path(tmp), shared)
-        proc = subprocess.Popen(argv, cwd=tmp, env=env,
+        proc = subprocess.Popen([sys.executable, "-m", "autograder.worker"], cwd=tmp, env=env,
                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                 pass_fds=(write_fd,), start_new_session=True)
         os.close(write_fd)
@@ -128,8 +127,7 @@ def run_grader(grader: Grader, code: str, origin: str = "submission", setup: str
         job = {"code_path": code_path, "setup_path": setup_path, "grader_path": str(grader.path), "nonce": nonce,
                "result_fd": write_fd, "memory_mb": grader.memory_mb, "file_mb": grader.file_mb,
                "test_timeout_s": grader.test_timeout_s, "origin": origin, "lab": grader.lab,
-               "cpu_s": int(grader.timeout_s) + 30, "shared_dir": shared,
-               "in_process": grader.mode == "in-sandbox"}
+               "cpu_s": int(grader.timeout_s) + 30, "shared_dir": shared}
         try:
             proc.stdin.write((json.dumps(job) + "\n").encode())
             proc.stdin.close()
@@ -141,8 +139,6 @@ def run_grader(grader: Grader, code: str, origin: str = "submission", setup: str
         except subprocess.TimeoutExpired:
             timed_out = True
         kill_group(proc)
-        if cgroup is not None:
-            cgroup.destroy()
         if mounted:
             sandbox.unmount(shared)
         for t in readers:
@@ -156,21 +152,6 @@ def run_grader(grader: Grader, code: str, origin: str = "submission", setup: str
     result.sandboxed = bool(collected.get("sandboxed", not sandbox.unsandboxed_requested()))
     _score(result, events, timed_out, grader)
     return result
-
-
-def worker_command(grader: Grader, job_dir: Path, shared: str):
-    """How to start the grading process: plainly (it never runs student code), or, for a grader not yet
-    ported to handles ("in-sandbox"), inside the sandbox together with the student's code."""
-    argv = [sys.executable, "-m", "autograder.worker"]
-    if grader.mode != "in-sandbox" or sandbox.unsandboxed_requested():
-        return argv, None
-    from .course import labkit_home, sandbox_paths
-    package = [p for p in (REPO_ROOT / "autograder").glob("*.py")]
-    readonly = [job_dir, *package, grader.path, REPO_ROOT / "solutions", *sandbox_paths(grader.lab)]
-    layout = sandbox.Layout(readonly=readonly, writable=[Path(shared)], cwd=str(job_dir),
-                            env={"PYTHONPATH": str(REPO_ROOT), "LABKIT_HOME": str(labkit_home())})
-    cgroup = sandbox.JobCgroup.create(grader.memory_mb + 512, 512)
-    return cgroup.wrap(sandbox.command(argv, layout)), cgroup
 
 
 def kill_group(proc: subprocess.Popen) -> None:

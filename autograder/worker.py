@@ -57,20 +57,15 @@ class GradingPlugin:
     # -- loading ---------------------------------------------------------------------------------
     def pytest_collection_finish(self, session):
         tests = [{"name": item.name, "doc": _doc(item), "points": _points(item)} for item in session.items]
-        self.channel.send("collected", tests=tests, sandboxed=self.process.sandboxed,
-                          mode="in-sandbox" if self.job.get("in_process") else "proxy")
+        self.channel.send("collected", tests=tests, sandboxed=self.process.sandboxed)
         self._start()
 
     def _start(self) -> None:
-        if self.job.get("in_process"):       # an "in-sandbox" grader: this whole process is the sandbox
-            from autograder.student_host import load_module
-            self.module, self.load_error = load_module(self.job.get("setup_path") or "-", self.job["code_path"])
-            return
         self.module = self.process.start()
         self.load_error = self.process.load_error
 
     def healthy(self) -> bool:
-        return self.module is not None and (bool(self.job.get("in_process")) or self.process.healthy())
+        return self.module is not None and self.process.healthy()
 
     # -- the fixture -----------------------------------------------------------------------------
     @pytest.fixture(name="student")

@@ -32,7 +32,7 @@ SOLUTION_FILE = REPO / "solutions" / "lab2_2_inference_optimization" / "prefix_c
 MARK = "autograder-attack-7f3a"
 UNPUBLISHED = sorted({p.name for p in (REPO / "solutions").iterdir() if p.is_dir()} - set(published_labs()))     # daemons put this in their command line, so the test can look for them
 
-FORGE_FRAMES = f"""
+FORGE_FRAMES = """
 import sys, gc
 # Walk every frame and object of this process looking for the grader's plugin or result channel.
 found = [o for o in gc.get_objects() if type(o).__name__ in ('GradingPlugin', 'Channel')]

@@ -232,13 +232,16 @@ def hammer(helpers, fn, args, threads, per_thread):
 def test_concurrent_callers_never_exceed_the_bucket(student):
     """8 threads hammering one key at a frozen instant get exactly `capacity` grants in total"""
     helpers = student.__sandbox__.helpers
-    for trial in range(3):
-        clk = helpers.YieldingClock(1000.0)    # a frozen clock that yields to other threads whenever it is read
-        lim = limiter(student, 300, 1, clk)
-        granted = hammer(helpers, lim.allow, ["shared"], threads=8, per_thread=150)
-        if granted != 300:
-            fail_with(f"8 threads x 150 allow('shared') on TokenBucketLimiter(300, 1) at one instant granted "
-                      f"{granted} requests; expected exactly 300 (guard the read-modify-write of a bucket with a lock)")
+    # a frozen clock that yields to other threads whenever it is read, then (more trials, a bigger bucket) a
+    # frozen clock that does not: the threads then switch only where the interpreter makes them
+    for trial, (capacity, per_thread) in enumerate([(300, 150)] * 3 + [(2400, 400)] * 5):
+        clk = helpers.YieldingClock(1000.0) if trial < 3 else helpers.ManualClock(1000.0)
+        lim = limiter(student, capacity, 1, clk)
+        granted = hammer(helpers, lim.allow, ["shared"], threads=8, per_thread=per_thread)
+        if granted != capacity:
+            fail_with(f"8 threads x {per_thread} allow('shared') on TokenBucketLimiter({capacity}, 1) at one instant "
+                      f"granted {granted} requests; expected exactly {capacity} (guard the read-modify-write of a "
+                      f"bucket with a lock)")
         left = as_float(lim.available("shared"), "available('shared')")
         if left != 0:
             fail_with(f"after the concurrent burst, available('shared') is {left}; expected 0")
