@@ -167,7 +167,7 @@ def main() -> None:
     _configure_hypothesis()
 
     plugin = GradingPlugin(job, channel)
-    args = [job["grader_path"], "-q", "--no-header", "--assert=plain", "-p", "no:cacheprovider",
+    args = [job["grader_path"], "-q", "--no-header", "--assert=plain", "--tb=no", "-p", "no:cacheprovider",
             "-p", "no:randomly", "--import-mode=importlib", "-c", os.devnull,
             "--rootdir", os.getcwd(), "-W", "ignore::DeprecationWarning",
             "-o", "console_output_style=classic"]
