@@ -36,7 +36,9 @@ import math
 import os
 import struct
 import queue
+import select
 import threading
+import time
 from pathlib import Path, PurePath
 
 MAX_FRAME = 64 << 20          # bytes one message from the sandbox may take
@@ -115,6 +117,9 @@ class Peer:
         self.chains: dict[str, "queue.Queue"] = {}
         self.inbox: "queue.Queue" = queue.Queue()
         self.local = threading.local()
+        self.token = threading.RLock()
+        self.rbuf = bytearray()
+        self.waiting = 0
         self.objects: dict[int, object] = {}       # our objects the other side holds handles to
         self.proxies: dict[int, object] = {}       # the other side's objects we hold
         self.released: list[int] = []
@@ -306,13 +311,19 @@ class Peer:
     # chain's requests on the thread of that chain that is waiting for an answer, or on one thread kept for
     # that chain, so a call chain runs on one thread per side, as it would in one process (a student's
     # non-reentrant lock never sees a second, unrelated call on the same thread), and calls from different
-    # threads of one side run on different threads of the other. A reader thread per side routes messages.
-    # The grader's main-thread chain is served on the sandbox's main thread.
+    # threads of one side run on different threads of the other. The grader's main-thread chain is served
+    # on the sandbox's main thread.
+    #
+    # Reading the pipe is a token (``self.token``): the thread waiting for an answer reads the pipe itself
+    # and routes whatever else arrives (no thread hand-off on the common path); a background reader takes
+    # the token only while nobody else wants it, so callbacks from the other side's threads are answered
+    # while this side is busy elsewhere.
 
     serve_on_main = False     # the sandbox serves the grader's main-thread chain on its own main thread
+    POLL_S = 0.002
 
     def start(self) -> None:
-        threading.Thread(target=self._read_loop, name=f"{self.side}-reader", daemon=True).start()
+        threading.Thread(target=self._background_reader, name=f"{self.side}-reader", daemon=True).start()
 
     def _chain(self) -> str:
         chain = getattr(self.local, "chain", None)
@@ -341,31 +352,119 @@ class Peer:
                 return
             self.serve(item)
 
-    def _read_loop(self) -> None:
+    def _fill(self) -> None:
+        chunk = os.read(self.rfd, 1 << 20)
+        if not chunk:
+            raise RemoteError("the other side closed the connection")
+        self.rbuf += chunk
+
+    def _frame(self) -> dict:
+        """One frame from the pipe, reading ahead into a buffer (one read per message, usually)."""
+        while len(self.rbuf) < _HEADER.size:
+            self._fill()
+        (size,) = _HEADER.unpack(self.rbuf[:_HEADER.size])
+        if size > self.limit:
+            raise RemoteError(f"a message of {size} bytes is over the {self.limit >> 20} MB limit")
+        while len(self.rbuf) < _HEADER.size + size:
+            self._fill()
+        body = bytes(self.rbuf[_HEADER.size:_HEADER.size + size])
+        del self.rbuf[:_HEADER.size + size]
+        message = json.loads(body)
+        if not isinstance(message, dict):
+            raise RemoteError("malformed message")
+        return message
+
+    def _read_one(self) -> dict:
         try:
-            while True:
-                message = recv_frame(self.rfd, self.limit)
-                if "op" in message:
-                    self._queue_for_request(str(message.get("chain", "?"))).put(message)
-                elif "re" in message:
-                    q = self.pending.pop(message["re"], None)
-                    if q is not None:
-                        q.put(message)
+            return self._frame()
         except (RemoteError, ValueError, OSError) as exc:
             self.broken = self.broken or (str(exc) if isinstance(exc, RemoteError) else "the other side sent garbage")
-        finally:
             with self.lock:
                 for q in {id(q): q for q in [*self.chains.values(), *self.pending.values(), self.inbox]}.values():
                     q.put(None)
+            raise RemoteError(self.broken) from None
+
+    def _route(self, message: dict, chain: str | None = None, msg_id: int | None = None):
+        """Deliver a message read from the pipe; return it instead when it is for the calling thread
+        (its answer, or a request of its own chain)."""
+        if "op" in message:
+            target = str(message.get("chain", "?"))
+            if target == chain:
+                return message
+            self._queue_for_request(target).put(message)
+        elif "re" in message:
+            if message["re"] == msg_id:
+                return message
+            q = self.pending.pop(message["re"], None)
+            if q is not None:
+                q.put(message)
+        return None
+
+    def _background_reader(self) -> None:
+        while not self.broken:
+            time.sleep(self.POLL_S * 2)
+            if self.waiting or not self.token.acquire(blocking=False):
+                continue
+            try:
+                while not self.waiting and not self.broken:
+                    ready = self.rbuf or select.select([self.rfd], [], [], self.POLL_S)[0]
+                    if ready:
+                        self._route(self._read_one())
+            except (RemoteError, OSError, ValueError):
+                return
+            finally:
+                self.token.release()
+
+    def _wait_here(self, q: "queue.Queue", chain: str, msg_id: int | None):
+        """The next message for this thread: read the pipe while holding the token, else take it from
+        ``q`` (where the token holder puts it)."""
+        with self.lock:
+            self.waiting += 1
+        try:
+            while True:
+                try:
+                    item = q.get_nowait()
+                except queue.Empty:
+                    item = _EMPTY
+                if item is _EMPTY and self.token.acquire(blocking=False):
+                    try:
+                        while item is _EMPTY:
+                            if not q.empty():
+                                item = q.get_nowait()
+                                break
+                            mine = self._route(self._read_one(), chain, msg_id)
+                            if mine is not None:
+                                item = mine
+                    finally:
+                        self.token.release()
+                if item is _EMPTY:
+                    try:
+                        item = q.get(timeout=self.POLL_S)
+                    except queue.Empty:
+                        if self.broken:
+                            raise RemoteError(self.broken) from None
+                        continue
+                if item is None:
+                    q.put(None)
+                    raise RemoteError(self.broken or "the other side closed the connection")
+                return item
+        finally:
+            with self.lock:
+                self.waiting -= 1
 
     def pump(self) -> None:
         """The sandbox's main thread: serve the grader's main-thread chain until the connection ends."""
         self.local.chain = None
         while True:
-            message = self.inbox.get()
-            if message is None:
+            try:
+                message = self._wait_here(self.inbox, "", None)
+            except RemoteError:
                 return
+            if "op" not in message:
+                continue
             self.local.chain = str(message.get("chain", "?"))
+            with self.lock:
+                self.chains.setdefault(self.local.chain, self.inbox)
             try:
                 self.serve(message)
             finally:
@@ -381,8 +480,10 @@ class Peer:
             message = {"op": op, "id": msg_id, "chain": chain, **data}
             if self.released:
                 message["rel"], self.released = self.released, []
-            own = chain not in self.chains
-            q = self.chains.setdefault(chain, queue.Queue()) if own else self.chains[chain]
+            q = self.chains.get(chain)
+            own = q is None
+            if own:
+                q = self.chains[chain] = queue.Queue()
             self.pending[msg_id] = q
         outer = getattr(self.local, "chain", None)
         self.local.chain = chain
@@ -390,15 +491,7 @@ class Peer:
             with self.send_lock:
                 send_frame(self.wfd, message)
             while True:
-                try:
-                    item = q.get(timeout=0.5)
-                except queue.Empty:
-                    if self.broken:
-                        raise RemoteError(self.broken) from None
-                    continue
-                if item is None:
-                    q.put(None)
-                    raise RemoteError(self.broken or "the other side closed the connection")
+                item = self._wait_here(q, chain, msg_id)
                 if "op" in item:                     # a nested call of this chain: serve it here
                     self.serve(item)
                     continue
@@ -461,6 +554,9 @@ class Peer:
         if op == "method":     # a dunder or method called on the object: obj.<name>(*args)
             return getattr(obj, name)(*args, **kwargs)
         raise RemoteError(f"unknown operation {op!r}")
+
+
+_EMPTY = object()
 
 
 def _plain(value) -> bool:

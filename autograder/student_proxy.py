@@ -266,6 +266,7 @@ class StudentProcess:
         self.starts = 0
         self.load_error: str | None = None
         self.module: StudentModule | None = None
+        self.launched = False
 
     # -- lifecycle --------------------------------------------------------------------------
     def argv(self, info_fd: int | None) -> list[str]:
@@ -280,7 +281,16 @@ class StudentProcess:
         return sandbox.command(host, layout)
 
     def start(self) -> StudentModule | None:
+        """Start (or restart) the sandboxed host and wait until the student's code is loaded."""
+        if not self.launched:
+            self.launch()
+        self.launched = False
+        return self.connect()
+
+    def launch(self) -> None:
+        """Start the host without waiting for it (the worker overlaps this with importing the grader)."""
         self.stop()
+        self.launched = True
         self.starts += 1
         info_r = info_w = None
         if self.sandboxed:
@@ -302,6 +312,8 @@ class StudentProcess:
             self.child_pid = self.proc.pid
         threading.Thread(target=self._drain, args=(self.proc.stderr,), daemon=True).start()
         self.peer = GraderPeer(self.proc.stdout.fileno(), self.proc.stdin.fileno())
+
+    def connect(self) -> StudentModule | None:
         hello = self._hello()
         if hello is None:
             return None

@@ -167,6 +167,7 @@ def main() -> None:
     _configure_hypothesis()
 
     plugin = GradingPlugin(job, channel)
+    plugin.process.launch()     # the sandbox loads the student's code while pytest imports the grader
     args = [job["grader_path"], "-q", "--no-header", "--assert=plain", "--tb=no", "-p", "no:cacheprovider",
             "-p", "no:randomly", "--import-mode=importlib", "-c", os.devnull,
             "--rootdir", os.getcwd(), "-W", "ignore::DeprecationWarning",
