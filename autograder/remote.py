@@ -126,7 +126,6 @@ class Peer:
         self.generators: dict = {}
         self.next_msg = 0
         self.broken: str | None = None
-        self.owner = threading.get_ident()
 
     # -- encoding ------------------------------------------------------------------------------
     def encode(self, value, depth: int = 0):

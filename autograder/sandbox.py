@@ -197,9 +197,6 @@ class JobCgroup:
         script = 'while [ "$1" != "--" ]; do echo $$ > "$1" || exit 97; shift; done; shift; exec "$@"'
         return ["/bin/sh", "-c", script, "sh", *procs, "--", *argv]
 
-    def limited(self) -> bool:
-        return any(d.parent.name == "pids" or (d / "pids.max").exists() for d in self.dirs)
-
     def destroy(self) -> None:
         import signal
         import time

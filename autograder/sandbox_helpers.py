@@ -101,17 +101,36 @@ async def _call(fn, args, kwargs):
 
 
 # ---------------------------------------------------------------------- Lab 2.3 helpers (generic)
+def _threads_together(work, n: int, switch_interval: float | None, timeout_s: float) -> list[bool]:
+    """Run ``work(i, barrier)`` on ``n`` threads that start together (each waits on ``barrier``), with the
+    interpreter's switch interval set to ``switch_interval`` meanwhile (tiny values make races show up).
+    Returns, per thread, whether it was still running at the deadline."""
+    import sys
+    barrier = threading.Barrier(n)
+    old = sys.getswitchinterval()
+    if switch_interval is not None:
+        sys.setswitchinterval(float(switch_interval))
+    try:
+        threads = [threading.Thread(target=work, args=(i, barrier), daemon=True) for i in range(n)]
+        for th in threads:
+            th.start()
+        deadline = time.monotonic() + timeout_s
+        for th in threads:
+            th.join(max(0.0, deadline - time.monotonic()))
+        return [th.is_alive() for th in threads]
+    finally:
+        sys.setswitchinterval(old)
+
+
 def in_threads(fn, calls_per_thread: list, switch_interval: float | None = None, timeout_s: float = 120.0) -> list:
     """Start one thread per entry of ``calls_per_thread`` together (a barrier); thread ``i`` calls
     ``fn(*args)`` for each ``args`` in ``calls_per_thread[i]``, in order. ``switch_interval``: the
     interpreter's thread switch interval meanwhile (tiny values make races show up). Returns, per thread,
     ``None`` or the repr of the first exception it raised (``"Timeout"`` for a thread still running)."""
-    import sys
     calls = [[tuple(a) for a in thread_calls] for thread_calls in calls_per_thread]
-    barrier = threading.Barrier(len(calls))
     errors: list = [None] * len(calls)
 
-    def work(i):
+    def work(i, barrier):
         try:
             barrier.wait()
             for args in calls[i]:
@@ -119,20 +138,9 @@ def in_threads(fn, calls_per_thread: list, switch_interval: float | None = None,
         except Exception as exc:  # noqa: BLE001 - an observation
             errors[i] = repr(exc)[:500]
 
-    old = sys.getswitchinterval()
-    if switch_interval is not None:
-        sys.setswitchinterval(float(switch_interval))
-    try:
-        threads = [threading.Thread(target=work, args=(i,), daemon=True) for i in range(len(calls))]
-        for th in threads:
-            th.start()
-        deadline = time.monotonic() + timeout_s
-        for i, th in enumerate(threads):
-            th.join(max(0.0, deadline - time.monotonic()))
-            if th.is_alive():
-                errors[i] = "Timeout"
-    finally:
-        sys.setswitchinterval(old)
+    for i, alive in enumerate(_threads_together(work, len(calls), switch_interval, timeout_s)):
+        if alive:
+            errors[i] = "Timeout"
     return errors
 
 
@@ -463,11 +471,9 @@ def method_calls_in_threads(make, make_args, method: str, calls_per_thread: list
     interval meanwhile; ``slow_sqlite_reads_s``: ``sqlite3.connect`` meanwhile makes connections that pause
     after every SELECT. Returns per thread its results, ending with ``"Type: message"`` at its first error."""
     import sqlite3
-    import sys
     results: list = [[] for _ in calls_per_thread]
-    barrier = threading.Barrier(len(calls_per_thread))
 
-    def work(i):
+    def work(i, barrier):
         out = results[i]
         try:
             obj = make(*make_args)
@@ -477,19 +483,12 @@ def method_calls_in_threads(make, make_args, method: str, calls_per_thread: list
         except Exception as exc:  # noqa: BLE001 - an observation
             out.append(f"{type(exc).__name__}: {exc}")
 
-    old, real_connect = sys.getswitchinterval(), sqlite3.connect
-    if switch_interval is not None:
-        sys.setswitchinterval(float(switch_interval))
+    real_connect = sqlite3.connect
     if slow_sqlite_reads_s:
         sqlite3.connect = _slow_sqlite_connect(real_connect, float(slow_sqlite_reads_s))
     try:
-        threads = [threading.Thread(target=work, args=(i,), daemon=True) for i in range(len(calls_per_thread))]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout_s)
+        _threads_together(work, len(calls_per_thread), switch_interval, timeout_s)
     finally:
-        sys.setswitchinterval(old)
         sqlite3.connect = real_connect
     return results
 
@@ -752,12 +751,10 @@ def results_in_threads(fn, calls_per_thread: list, switch_interval: float | None
                        timeout_s: float = 120.0) -> list:
     """Like :func:`in_threads`, keeping what each call returned: per thread
     ``{"values": [fn(*args) for each args], "error": None | repr of its first exception | "Timeout"}``."""
-    import sys
     calls = [[tuple(a) for a in thread_calls] for thread_calls in calls_per_thread]
-    barrier = threading.Barrier(len(calls))
     out = [{"values": [], "error": None} for _ in calls]
 
-    def work(i):
+    def work(i, barrier):
         try:
             barrier.wait()
             for args in calls[i]:
@@ -765,20 +762,9 @@ def results_in_threads(fn, calls_per_thread: list, switch_interval: float | None
         except Exception as exc:  # noqa: BLE001 - an observation
             out[i]["error"] = repr(exc)[:500]
 
-    old = sys.getswitchinterval()
-    if switch_interval is not None:
-        sys.setswitchinterval(float(switch_interval))
-    try:
-        threads = [threading.Thread(target=work, args=(i,), daemon=True) for i in range(len(calls))]
-        for th in threads:
-            th.start()
-        deadline = time.monotonic() + timeout_s
-        for i, th in enumerate(threads):
-            th.join(max(0.0, deadline - time.monotonic()))
-            if th.is_alive():
-                out[i]["error"] = "Timeout"
-    finally:
-        sys.setswitchinterval(old)
+    for i, alive in enumerate(_threads_together(work, len(calls), switch_interval, timeout_s)):
+        if alive:
+            out[i]["error"] = "Timeout"
     return [{"values": list(o["values"]), "error": o["error"]} for o in out]
 
 
@@ -788,13 +774,11 @@ def truthy_counts_in_threads(fn, args_per_thread: list, duration_s: float, min_c
     ``fn(*args_per_thread[i])`` again and again until ``duration_s`` seconds have passed since the start and it
     has made at least ``min_calls`` calls. Returns per thread ``{"calls": int, "truthy": how many calls
     returned a true value, "error": None | repr of the exception that stopped it | "Timeout"}``."""
-    import sys
     arg_lists = [tuple(a) for a in args_per_thread]
-    barrier = threading.Barrier(len(arg_lists))
     out = [{"calls": 0, "truthy": 0, "error": None} for _ in arg_lists]
     start: list = []
 
-    def work(i):
+    def work(i, barrier):
         o = out[i]
         try:
             barrier.wait()
@@ -807,18 +791,7 @@ def truthy_counts_in_threads(fn, args_per_thread: list, duration_s: float, min_c
         except Exception as exc:  # noqa: BLE001 - an observation
             o["error"] = repr(exc)[:500]
 
-    old = sys.getswitchinterval()
-    if switch_interval is not None:
-        sys.setswitchinterval(float(switch_interval))
-    try:
-        threads = [threading.Thread(target=work, args=(i,), daemon=True) for i in range(len(arg_lists))]
-        for th in threads:
-            th.start()
-        deadline = time.monotonic() + timeout_s
-        for i, th in enumerate(threads):
-            th.join(max(0.0, deadline - time.monotonic()))
-            if th.is_alive():
-                out[i]["error"] = "Timeout"
-    finally:
-        sys.setswitchinterval(old)
+    for i, alive in enumerate(_threads_together(work, len(arg_lists), switch_interval, timeout_s)):
+        if alive:
+            out[i]["error"] = "Timeout"
     return [dict(o) for o in out]

@@ -106,8 +106,6 @@ class SandboxPeer(Peer):
             return obj.__aiter__()
         if op == "anext":
             return self.loop().run_until_complete(_awaited(obj.__anext__()))
-        if op == "run_async":   # call an async function and wait for it: fn(*args, **kwargs)
-            return self.loop().run_until_complete(_awaited(obj(*args, **kwargs)))
         return super().perform(op, obj, name, args, kwargs)
 
     def hello(self, **data) -> None:

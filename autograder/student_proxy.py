@@ -219,7 +219,7 @@ class SandboxHandle:
 
     @property
     def helpers(self):
-        """:mod:`autograder.sandbox_helpers`, imported inside the sandbox (serve_app, concurrently, run_async)."""
+        """:mod:`autograder.sandbox_helpers`, imported inside the sandbox (serve_app, concurrently, run_async, ...)."""
         return self.import_module("autograder.sandbox_helpers")
 
     def inside_tmp(self, name: str) -> str:
@@ -229,10 +229,6 @@ class SandboxHandle:
     def socket_path(self, name: str) -> str:
         """The grader-side path of ``/tmp/<name>`` inside the sandbox (for a server on a unix socket)."""
         return self._process.inside_path(f"/tmp/{name}")
-
-    @property
-    def sandboxed(self) -> bool:
-        return self._process.sandboxed
 
 
 class StudentModule(Proxy):
