@@ -138,8 +138,10 @@ class Peer:
             return value if -(1 << 62) < value < (1 << 62) else {"$int": str(value)}
         if t is float:
             return value if math.isfinite(value) else {"$f": repr(value)}
-        if t is list:
-            return [self.encode(v, depth + 1) for v in value]
+        if t is list:       # scalars inline: long lists of ints and names are the common case
+            return [v if (type(v) is str or v is None or type(v) is bool
+                          or (type(v) is int and -(1 << 62) < v < (1 << 62)))
+                    else self.encode(v, depth + 1) for v in value]
         if t is dict:
             return {"$d": [[self.encode(k, depth + 1), self.encode(v, depth + 1)] for k, v in value.items()]}
         if t is tuple:
@@ -199,7 +201,8 @@ class Peer:
         if value is None or isinstance(value, (bool, int, float, str)):
             return value
         if isinstance(value, list):
-            return [self.decode(v, depth + 1) for v in value]
+            return [v if v is None or type(v) in (bool, int, float, str) else self.decode(v, depth + 1)
+                    for v in value]
         if not isinstance(value, dict):
             raise RemoteError("malformed value")
         if "$d" in value:

@@ -629,6 +629,11 @@ def construct(module: str, name: str, *args, **kwargs):
     return getattr(importlib.import_module(module), name)(*args, **kwargs)
 
 
+def call_with_iterator(owner, name: str, items: list, *args, **kwargs):
+    """``owner.<name>(iter(items), *args, **kwargs)``: the student's code gets a one-pass iterator made here
+    (a grader's iterator would be a handle, and every ``next`` a round trip back to the grader)."""
+    return getattr(owner, name)(iter(list(items)), *args, **kwargs)
+
 
 def set_attrs(objs, names, rows) -> None:
     """``setattr(obj, name, value)`` for each object and its row of values, in one call."""
@@ -795,3 +800,218 @@ def truthy_counts_in_threads(fn, args_per_thread: list, duration_s: float, min_c
         if alive:
             out[i]["error"] = "Timeout"
     return [dict(o) for o in out]
+
+
+# ---------------------------------------------------------------------- batched calls (observations only)
+class Raised:
+    """An exception that a call run by :func:`observe` or :func:`repeat_calls` raised, kept here: calling
+    this object raises it again, so that the grader gets it exactly as if it had made that call itself (the
+    same class, message and location)."""
+
+    def __init__(self, exc: BaseException) -> None:
+        self.exc = exc
+
+    def __call__(self):
+        raise self.exc
+
+
+def _settled(value, depth: int = 0):
+    """``value`` as it would have crossed the boundary had its call been made on its own (a list, dict,
+    array, ... copied now, so that later calls of the same batch cannot change what the grader sees)."""
+    if depth > 64:
+        return value
+    t = type(value)
+    if t is list:
+        return [_settled(v, depth + 1) for v in value]
+    if t is dict:
+        return {k: _settled(v, depth + 1) for k, v in value.items()}
+    if t is tuple:
+        return tuple(_settled(v, depth + 1) for v in value)
+    if t in (set, frozenset):
+        return t(value)
+    if isinstance(value, tuple) and hasattr(t, "_fields"):
+        try:
+            return t._make(_settled(v, depth + 1) for v in value)
+        except Exception:  # noqa: BLE001 - an odd named tuple: as it is
+            return value
+    import sys
+    np, torch = sys.modules.get("numpy"), sys.modules.get("torch")
+    if np is not None and isinstance(value, np.ndarray):
+        return value.copy()
+    if torch is not None and t in (torch.Tensor, torch.nn.Parameter) and value.device.type == "cpu":
+        copy = value.detach().clone()
+        if t is torch.nn.Parameter:
+            return torch.nn.Parameter(copy, requires_grad=value.requires_grad)
+        return copy.requires_grad_(True) if value.requires_grad and copy.is_floating_point() else copy
+    return value
+
+
+_NO_TARGET = object()
+
+
+def _run(step, target=_NO_TARGET):
+    if target is _NO_TARGET:
+        obj, step = step[0], step[1:]
+    else:
+        obj = target
+    name, args = step[0], step[1]
+    if args is None:                        # an attribute read
+        return _settled(getattr(obj, name))
+    kwargs = dict(step[2]) if len(step) > 2 and step[2] else {}
+    fn = getattr(obj, name) if name else obj
+    return _settled(fn(*args, **kwargs))
+
+
+def _run_all(steps, values: list, target=_NO_TARGET):
+    for step in steps:
+        try:
+            values.append(_run(step, target))
+        except Exception as exc:  # noqa: BLE001 - handed back to the grader, which raises it
+            return Raised(exc)
+    return None
+
+
+def observe(before=(), call=None, if_returned=(), if_raised=(), target=None, on_result=False) -> list:
+    """A grader's operation and the observations that follow it, in one round trip. Each call is
+    ``[obj, name, args]`` or ``[obj, name, args, kwargs]``: ``obj.<name>(*args, **kwargs)`` (name ``""``:
+    ``obj(*args, **kwargs)``; args ``None``: the attribute ``obj.<name>``). With ``target``, every call is on
+    it and omits ``obj``; with ``on_result``, the calls of ``if_returned`` are on what ``call`` returned (a
+    new object's first state) and omit ``obj``. They run in this order, as the grader would have made them
+    one by one:
+
+    * ``before``: in order, stopping at the first that raises (then nothing else runs);
+    * ``call`` (optional): its exception is kept, not raised;
+    * ``if_returned`` or ``if_raised`` (by how ``call`` ended): in order, stopping at the first that raises.
+
+    Returns ``[before values, outcome, after values, failure]``: ``outcome`` is ``None`` (not run),
+    ``[True, value]`` or ``[False, Raised]``; ``failure`` is ``None`` or the :class:`Raised` of the ``before``
+    or ``after`` call that stopped the run (the one after the last value). Values are plain data or handles,
+    as each call on its own would have returned them. Nothing here checks anything."""
+    before_values: list = []
+    after_values: list = []
+    target = _NO_TARGET if target is None else target
+    failure = _run_all(before, before_values, target)
+    if failure is not None:
+        return [before_values, None, after_values, failure]
+    outcome = None
+    after, after_target = if_returned, target
+    if call is not None:
+        try:
+            value = _run(call, target)
+            outcome = [True, value]
+            if on_result:
+                after_target = value
+        except Exception as exc:  # noqa: BLE001
+            outcome, after = [False, Raised(exc)], if_raised
+    failure = _run_all(after, after_values, after_target)
+    return [before_values, outcome, after_values, failure]
+
+
+def repeat_calls(owner, name: str, rows: list, tail=(), fresh: bool = True, kwargs=None, row_kwargs=None) -> list:
+    """``owner.<name>(*row, *tail, **kwargs, **row_kwargs[i])`` for each ``row`` of ``rows``, in order, stopping
+    at the first call that raises; ``kwargs`` (e.g. a torch generator that advances from call to call) are the
+    same objects for every call. ``fresh``: each call gets its own deep copy of ``tail`` (as if the grader had
+    sent it anew); otherwise every call gets the same ``tail`` objects, and each value is ``[result, tail as
+    it is after that call]`` (so that changes made in place show). Returns ``[values, None | the Raised of
+    the call after the last value]``."""
+    import copy
+    values: list = []
+    kwargs = dict(kwargs or {})
+    tail = list(tail)
+    for i, row in enumerate(rows):
+        args = [*row, *(copy.deepcopy(tail) if fresh else tail)]
+        extra = dict(row_kwargs[i]) if row_kwargs else {}
+        try:
+            out = _settled(getattr(owner, name)(*args, **kwargs, **extra))
+        except Exception as exc:  # noqa: BLE001 - handed back to the grader, which raises it
+            return [values, Raised(exc)]
+        values.append(out if fresh else [out, _settled(tail)])
+    return [values, None]
+
+
+def seed_everything(seed: int) -> None:
+    """Seed the sandbox's global random number generators (``random``, numpy's, torch's)."""
+    import random
+    import sys
+    random.seed(seed)
+    if "numpy" in sys.modules:
+        sys.modules["numpy"].random.seed(seed)
+    if "torch" in sys.modules:
+        sys.modules["torch"].manual_seed(seed)
+
+
+# ---------------------------------------------------------------------- one scheduling step (Lab 2.1)
+def make_records(repr_format: str, names, rows) -> list:
+    """One :class:`Record` per row of values (``names`` its fields), in one call."""
+    return [Record(repr_format, **dict(zip(names, row))) for row in rows]
+
+
+class RelayedPool:
+    """The grader's block pool as the student's scheduler sees it. A call of ``allocate``/``grow``/``free``
+    goes to the grader in ONE call of ``dispatch(name, args, kwargs, fields)``, with the fields of the request
+    record it names (its first argument, or ``req=``; ``None`` for anything but a :class:`Record`) sent along,
+    so the grader needs no second round trip to read them; the answer is ``[value, {field: new value}]``, the
+    updates applied to that record before the scheduler goes on. Every other attribute is the pool's own."""
+
+    def __init__(self, pool, dispatch, fields) -> None:
+        object.__setattr__(self, "_pool", pool)
+        object.__setattr__(self, "_dispatch", dispatch)
+        object.__setattr__(self, "_fields", list(fields))
+
+    def _relay(self, name, args, kwargs):
+        req = args[0] if args else kwargs.get("req")
+        record = req if isinstance(req, Record) else None
+        fields = None if record is None else [getattr(record, f, None) for f in self._fields]
+        value, updates = self._dispatch(name, list(args), dict(kwargs), fields)
+        if record is not None:
+            for field, new in dict(updates).items():
+                setattr(record, field, new)
+        return value
+
+    def allocate(self, *args, **kwargs):
+        return self._relay("allocate", args, kwargs)
+
+    def grow(self, *args, **kwargs):
+        return self._relay("grow", args, kwargs)
+
+    def free(self, *args, **kwargs):
+        return self._relay("free", args, kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self._pool, name)
+
+    def __setattr__(self, name, value):
+        setattr(self._pool, name, value)
+
+    def __repr__(self):
+        return repr(self._pool)
+
+
+def scheduler_step(records, fields, rows, owner, name: str, lists, pool, dispatch, args=(), plan_attrs=(),
+                   missing=None, strict: bool = False) -> list:
+    """One scheduling step, as the grader would make it call by call: set the ``fields`` of the ``records``
+    (``rows``), call ``owner.<name>(lists[0], lists[1], ..., RelayedPool(pool, dispatch, fields), *args)``
+    where each of ``lists`` is a list made here (changed in place by the scheduler), read the records' fields
+    back, and, if it returned, read ``plan_attrs`` of its result (``getattr(plan, a, missing)``; ``strict``:
+    plain ``getattr``), stopping at the first read that raises. Returns ``[outcome, rows after, lists after
+    (None if it raised), [plan attribute values, None | Raised]]``; ``outcome`` is ``[True, plan]`` or
+    ``[False, Raised]``."""
+    set_attrs(records, fields, rows)
+    made = [list(items) for items in lists]
+    lists_after = None
+    try:
+        fn = getattr(owner, name)
+        outcome = [True, fn(*made, RelayedPool(pool, dispatch, fields), *args)]
+        lists_after = [list(items) for items in made]
+    except Exception as exc:  # noqa: BLE001 - handed back to the grader, which raises it
+        outcome = [False, Raised(exc)]
+    after = read_attrs(records, fields)
+    reads: list = [[], None]
+    if outcome[0]:
+        for attr in plan_attrs:
+            try:
+                reads[0].append(getattr(outcome[1], attr) if strict else getattr(outcome[1], attr, missing))
+            except Exception as exc:  # noqa: BLE001
+                reads[1] = Raised(exc)
+                break
+    return [outcome, after, lists_after, reads]

@@ -80,6 +80,8 @@ class SandboxPeer(Peer):
     def perform(self, op, obj, name, args, kwargs):
         if op == "module":
             return self.module
+        if op == "functions":           # the module's top-level functions (see student_proxy.ModuleFunction)
+            return [n for n, v in vars(self.module).items() if type(v) is types.FunctionType and not n.startswith("__")]
         if op == "import":
             return importlib.import_module(name)
         if op == "setattr":

@@ -232,14 +232,63 @@ class SandboxHandle:
 
 
 class StudentModule(Proxy):
-    """The student's module (a handle) with ``__sandbox__`` answered here."""
+    """The student's module (a handle) with ``__sandbox__`` answered here, and its top-level functions as
+    :class:`ModuleFunction` (one round trip per call instead of two)."""
 
-    __slots__ = ("_process",)
+    __slots__ = ("_process", "_functions")
 
     def __getattr__(self, name):
         if name == "__sandbox__":
             return SandboxHandle(object.__getattribute__(self, "_process"))
+        try:
+            functions = object.__getattribute__(self, "_functions")
+        except AttributeError:
+            functions = {}
+        if name in functions:
+            if functions[name] is None:
+                functions[name] = ModuleFunction(self, name)
+            return functions[name]
         return Proxy.__getattr__(self, name)
+
+
+class ModuleFunction(Proxy):
+    """``student.<name>`` for a function at the top level of the student's module. Calling it is one round
+    trip: the sandbox looks ``<name>`` up in the module and calls what it finds, which is what
+    ``student.<name>(...)`` does in one process (so a name rebound since is called as it is now). Anything
+    else (its signature, its repr, passing it to the sandbox) first fetches the function's own handle."""
+
+    __slots__ = ("_module", "_name", "_target")
+
+    def __init__(self, module: StudentModule, name: str) -> None:
+        object.__setattr__(self, "_peer", object.__getattribute__(module, "_peer"))
+        object.__setattr__(self, "_kind", "call")
+        object.__setattr__(self, "_type", "builtins.function")
+        object.__setattr__(self, "_module", module)
+        object.__setattr__(self, "_name", name)
+        object.__setattr__(self, "_target", None)
+
+    def _resolved(self) -> Proxy:
+        target = object.__getattribute__(self, "_target")
+        if target is None:
+            target = Proxy.__getattr__(object.__getattribute__(self, "_module"), object.__getattribute__(self, "_name"))
+            object.__setattr__(self, "_target", target)
+        return target
+
+    @property
+    def _id(self):                      # the handle the sandbox knows (when it is passed back to it)
+        return object.__getattribute__(self._resolved(), "_id")
+
+    def _call(self, op: str, name: str = "", *args, **kwargs):
+        if op == "call":
+            module = object.__getattribute__(self, "_module")
+            return Proxy._call(module, "method", object.__getattribute__(self, "_name"), *args, **kwargs)
+        return Proxy._call(self._resolved(), op, name, *args, **kwargs)
+
+    def __hash__(self):
+        return object.__hash__(self)
+
+    def __del__(self):                  # the fetched handle releases itself
+        pass
 
 
 class StudentProcess:
@@ -324,6 +373,9 @@ class StudentProcess:
             return None
         self.module = StudentModule(self.peer, object.__getattribute__(info, "_id"), "obj", "module")
         object.__setattr__(self.module, "_process", self)
+        functions = self.peer.request("functions")
+        object.__setattr__(self.module, "_functions",
+                           {str(n): None for n in functions} if isinstance(functions, list) else {})
         return self.module
 
     def _hello(self) -> dict | None:

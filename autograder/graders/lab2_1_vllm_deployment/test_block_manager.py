@@ -13,6 +13,10 @@ ids: it accepts any free block the student hands out, then holds the student to 
 * copy-on-write: appending into a shared, partly filled last block copies it; a full one does not.
 
 Failure messages name the property and list the student's own calls that led there.
+
+An operation and the state queries that follow it cross the sandbox boundary in one round trip
+(``batched.observe``): the same calls in the same order, made next to the student's object; the checks
+stay here.
 """
 from __future__ import annotations
 
@@ -20,6 +24,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from autograder.api import fail_with, points
+from autograder.graders.batched import Calls, observe
 
 EXERCISES = ["block_manager"]
 TIMEOUT_S = 180
@@ -72,12 +77,16 @@ class Harness:
         self.next_id = 0
         self.copies = 0
         call = f"BlockManager({num_blocks}, {block_size})"
-        try:
-            self.bm = student.BlockManager(num_blocks, block_size)
-        except Exception as exc:  # noqa: BLE001
+        # one round trip: the error class, the constructor, and the new manager's state
+        seen = observe(student, before=Calls().read("OutOfBlocksError", student, "OutOfBlocksError"),
+                       call=(student, "BlockManager", num_blocks, block_size),
+                       if_returned=self.state_calls([], obj=None), on_result=True)
+        self.error_class = _error_class(seen.before)
+        self.bm, exc = seen.outcome()
+        if exc is not None:
             fail_with(f"{call} raised {type(exc).__name__}: {_short(str(exc))}")
         self.log.append(call)
-        self.check_state("after construction")
+        self.check_state("after construction", seen.after)
 
     # ---- model queries -------------------------------------------------------------------------
     def ref(self, block: int) -> int:
@@ -107,26 +116,38 @@ class Harness:
     def fail(self, prop: str, what: str) -> None:
         fail_with(f"{prop}: {what}\nyour calls:{self.calls()}")
 
-    def call(self, text: str, fn, *args):
-        """Call a student method; returns (result, exception)."""
+    def query(self, text: str, seen):
+        """The value of the state query ``text`` from a batch (``seen``), failing as the call would have."""
         try:
-            result = fn(*args)
-        except Exception as exc:  # noqa: BLE001
-            self.log.append(f"{text} -> raised {type(exc).__name__}")
-            return None, exc
-        return result, None
-
-    def query(self, text: str, fn, *args):
-        try:
-            return fn(*args)
+            return seen.take(text)
         except Exception as exc:  # noqa: BLE001
             self.fail("state query failed", f"{text} raised {type(exc).__name__}: {_short(str(exc))}")
 
+    # ---- batches: an operation and the queries after it, in one round trip --------------------------
+    _BM = object()
+
+    def state_calls(self, sids, calls: Calls | None = None, obj=_BM) -> Calls:
+        """The queries :meth:`check_state` makes when the live sequences are ``sids`` (in this order), on the
+        student's manager (``obj``: another handle, or ``None`` for the result of a batch's call)."""
+        bm = self.bm if obj is Harness._BM else obj
+        calls = calls or Calls()
+        for sid in sids:
+            calls.add(f"block_table({sid})", bm, "block_table", sid)
+            calls.add(f"num_tokens({sid})", bm, "num_tokens", sid)
+        for b in range(self.nb):
+            calls.add(f"ref_count({b})", bm, "ref_count", b)
+        return calls.add("num_free_blocks()", bm, "num_free_blocks")
+
+    def observe(self, before: Calls | None = None, call: tuple | None = None, ok: Calls | None = None,
+                raised: Calls | None = None):
+        """``call`` (``(method name, *args)`` on the student's manager) with the calls before and after it."""
+        return observe(self.student, before, None if call is None else (self.bm, *call), ok, raised)
+
     # ---- the state check after every call --------------------------------------------------------
-    def check_state(self, context: str) -> None:
-        bm = self.bm
+    def check_state(self, context: str, seen) -> None:
+        """Check the queries of :meth:`state_calls` (for the model's live sequences), read from ``seen``."""
         for sid, table in self.tables.items():
-            got = _as_block_list(self.query(f"block_table({sid})", bm.block_table, sid), f"block_table({sid})")
+            got = _as_block_list(self.query(f"block_table({sid})", seen), f"block_table({sid})")
             if got != table:
                 if len(got) == len(table) + 0 and got[:-1] == table[:-1]:
                     prop = "block tables are append-only"
@@ -138,19 +159,19 @@ class Harness:
                     prop = "block tables are append-only"
                     why = "existing entries must not change (only copy-on-write of the last block may replace it)"
                 self.fail(prop, f"{context}, block_table({sid}) is {got}, expected {table}: {why}")
-            n = _as_count(self.query(f"num_tokens({sid})", bm.num_tokens, sid), f"num_tokens({sid})")
+            n = _as_count(self.query(f"num_tokens({sid})", seen), f"num_tokens({sid})")
             if n != self.tokens[sid]:
                 self.fail("num_tokens counts the sequence's tokens",
                           f"{context}, num_tokens({sid}) is {n}, expected {self.tokens[sid]}")
         for b in range(self.nb):
-            rc = _as_count(self.query(f"ref_count({b})", bm.ref_count, b), f"ref_count({b})")
+            rc = _as_count(self.query(f"ref_count({b})", seen), f"ref_count({b})")
             want = self.ref(b)
             if rc != want:
                 who = self.holders(b)
                 held = f"held by sequence(s) {who}" if who else "free (no live sequence holds it)"
                 self.fail("ref_count(b) == number of live sequences holding block b",
                           f"{context}, ref_count({b}) is {rc}, expected {want}: block {b} is {held}")
-        free = _as_count(self.query("num_free_blocks()", bm.num_free_blocks), "num_free_blocks()")
+        free = _as_count(self.query("num_free_blocks()", seen), "num_free_blocks()")
         used = len(self.used())
         if free != self.nb - used:
             self.fail("conservation of blocks (free + used == num_blocks)",
@@ -167,19 +188,26 @@ class Harness:
                 self.fail("no block is handed out twice",
                           f"block {b} handed out by {call} while sequence {who[0]} still holds it")
 
-    def _expect_error(self, text: str, exc, result, kinds: tuple, name: str, why: str) -> None:
+    def _expect_error(self, text: str, exc, result, kinds: tuple, name: str, why: str, seen) -> None:
         if exc is None:
             self.log.append(f"{text} -> {_short(result)}")
             self.fail(f"clear errors ({name})", f"{text} should raise {name} ({why}), but returned {_short(result)}")
         if not isinstance(exc, kinds):
             self.fail(f"clear errors ({name})",
                       f"{text} should raise {name} ({why}), but raised {type(exc).__name__}: {_short(str(exc))}")
-        self.check_state(f"after {text} raised {type(exc).__name__} (a call that fails must change nothing)")
+        self.check_state(f"after {text} raised {type(exc).__name__} (a call that fails must change nothing)", seen)
 
     # ---- operations --------------------------------------------------------------------------------
-    def can_allocate(self, n: int) -> None:
+    def can_allocate(self, n: int, seen=None) -> None:
+        """Check can_allocate(n); its answer is read from ``seen`` (a batch that asked it) or asked now."""
         text = f"can_allocate({n})"
-        res, exc = self.call(text, self.bm.can_allocate, n)
+        if seen is None:
+            seen = self.observe(before=Calls().add(text, self.bm, "can_allocate", n)).before
+        try:
+            res, exc = seen.take(text), None
+        except Exception as e:  # noqa: BLE001
+            self.log.append(f"{text} -> raised {type(e).__name__}")
+            res, exc = None, e
         if exc is not None:
             self.fail("can_allocate answers", f"{text} raised {type(exc).__name__}: {_short(str(exc))}")
         want = ceil_div(n, self.bs) <= self.free_count()
@@ -193,14 +221,20 @@ class Harness:
     def allocate(self, sid: int, n: int):
         text = f"allocate({sid}, {n})"
         need = ceil_div(n, self.bs)
-        self.can_allocate(n)
-        res, exc = self.call(text, self.bm.allocate, sid, n)
+        expect_ok = sid not in self.tables and need <= self.free_count()
+        seen = self.observe(before=Calls().add(f"can_allocate({n})", self.bm, "can_allocate", n),
+                            call=("allocate", sid, n),
+                            ok=self.state_calls([*self.tables, sid]) if expect_ok else None,
+                            raised=None if expect_ok else self.state_calls(self.tables))
+        self.can_allocate(n, seen.before)
+        res, exc = self.outcome(text, seen)
         if sid in self.tables:
-            kinds = (ValueError, self.student.OutOfBlocksError) if need > self.free_count() else (ValueError,)
-            return self._expect_error(text, exc, res, kinds, "ValueError", f"sequence {sid} already exists")
+            kinds = (ValueError, self.error_class) if need > self.free_count() else (ValueError,)
+            return self._expect_error(text, exc, res, kinds, "ValueError", f"sequence {sid} already exists",
+                                      seen.after)
         if need > self.free_count():
-            return self._expect_error(text, exc, res, (self.student.OutOfBlocksError,), "OutOfBlocksError",
-                                      f"it needs {need} blocks and only {self.free_count()} are free")
+            return self._expect_error(text, exc, res, (self.error_class,), "OutOfBlocksError",
+                                      f"it needs {need} blocks and only {self.free_count()} are free", seen.after)
         if exc is not None:
             self.fail("allocate succeeds when enough blocks are free",
                       f"{text} raised {type(exc).__name__}: {_short(str(exc))} although it needs {need} "
@@ -214,31 +248,46 @@ class Harness:
             self.fail("no block is handed out twice", f"{text} returned the same block twice: {table}")
         self._check_fresh(table, text)
         self.tables[sid], self.tokens[sid] = table, n
-        self.check_state(f"after {text}")
+        self.check_state(f"after {text}", seen.after)
         return table
+
+    def outcome(self, text: str, seen):
+        """(result, exception) of a batch's operation; an exception is logged as :meth:`call` logs it."""
+        res, exc = seen.outcome()
+        if exc is not None:
+            self.log.append(f"{text} -> raised {type(exc).__name__}")
+        return res, exc
 
     def append_slot(self, sid: int):
         text = f"append_slot({sid})"
-        res, exc = self.call(text, self.bm.append_slot, sid)
+        mode = None
+        if sid in self.tables:
+            table, n = self.tables[sid], self.tokens[sid]
+            if n % self.bs == 0:
+                mode = "fresh"
+            elif self.ref(table[-1]) > 1:
+                mode = "cow"
+            else:
+                mode = "inplace"
+        expect_ok = mode is not None and (mode == "inplace" or self.free_count() > 0)
+        ok = None
+        if expect_ok:
+            ok = self.state_calls(self.tables, Calls().add(f"block_table({sid})", self.bm, "block_table", sid))
+        seen = self.observe(call=("append_slot", sid), ok=ok, raised=None if expect_ok else self.state_calls(self.tables))
+        res, exc = self.outcome(text, seen)
         if sid not in self.tables:
-            return self._expect_error(text, exc, res, (KeyError,), "KeyError", f"sequence {sid} does not exist")
-        table, n = self.tables[sid], self.tokens[sid]
-        if n % self.bs == 0:
-            mode = "fresh"
-        elif self.ref(table[-1]) > 1:
-            mode = "cow"
-        else:
-            mode = "inplace"
+            return self._expect_error(text, exc, res, (KeyError,), "KeyError", f"sequence {sid} does not exist",
+                                      seen.after)
         if mode != "inplace" and self.free_count() == 0:
             why = ("the last block is full and no block is free" if mode == "fresh"
                    else f"its last block {table[-1]} is shared and no block is free for the copy")
-            return self._expect_error(text, exc, res, (self.student.OutOfBlocksError,), "OutOfBlocksError", why)
+            return self._expect_error(text, exc, res, (self.error_class,), "OutOfBlocksError", why, seen.after)
         if exc is not None:
             self.fail("append_slot grows the sequence by one token",
                       f"{text} raised {type(exc).__name__}: {_short(str(exc))} "
                       f"({n} tokens, block_size {self.bs}, {self.free_count()} free blocks)")
         self.log.append(f"{text} -> {_short(res)}")
-        got = _as_block_list(self.query(f"block_table({sid})", self.bm.block_table, sid), f"block_table({sid})")
+        got = _as_block_list(self.query(f"block_table({sid})", seen.after), f"block_table({sid})")
         if mode == "cow":
             old = table[-1]
             ok = isinstance(res, (tuple, list)) and len(res) == 2
@@ -270,35 +319,45 @@ class Harness:
                           f"{text}: sequence {sid} had {n} tokens in {table} (block_size {self.bs}); its last "
                           f"block has room, so the table must not change, but it is now {got}")
         self.tokens[sid] = n + 1
-        self.check_state(f"after {text}")
+        self.check_state(f"after {text}", seen.after)
         return res
 
     def fork(self, parent: int, child: int) -> None:
         text = f"fork({parent}, {child})"
-        res, exc = self.call(text, self.bm.fork, parent, child)
+        expect_ok = parent in self.tables and child not in self.tables
+        seen = self.observe(call=("fork", parent, child),
+                            ok=self.state_calls([*self.tables, child]) if expect_ok else None,
+                            raised=None if expect_ok else self.state_calls(self.tables))
+        res, exc = self.outcome(text, seen)
         if parent not in self.tables:
-            return self._expect_error(text, exc, res, (KeyError,), "KeyError", f"sequence {parent} does not exist")
+            return self._expect_error(text, exc, res, (KeyError,), "KeyError", f"sequence {parent} does not exist",
+                                      seen.after)
         if child in self.tables:
-            return self._expect_error(text, exc, res, (ValueError,), "ValueError", f"sequence {child} already exists")
+            return self._expect_error(text, exc, res, (ValueError,), "ValueError", f"sequence {child} already exists",
+                                      seen.after)
         if exc is not None:
             self.fail("fork shares the parent's blocks", f"{text} raised {type(exc).__name__}: {_short(str(exc))}")
         self.log.append(text)
         self.tables[child] = list(self.tables[parent])
         self.tokens[child] = self.tokens[parent]
-        self.check_state(f"after {text} (the child shares all of the parent's blocks and tokens)")
+        self.check_state(f"after {text} (the child shares all of the parent's blocks and tokens)", seen.after)
 
     def free(self, sid: int) -> None:
         text = f"free({sid})"
-        res, exc = self.call(text, self.bm.free, sid)
+        expect_ok = sid in self.tables
+        seen = self.observe(call=("free", sid),
+                            ok=self.state_calls([s for s in self.tables if s != sid]) if expect_ok else None,
+                            raised=None if expect_ok else self.state_calls(self.tables))
+        res, exc = self.outcome(text, seen)
         if sid not in self.tables:
             what = "it was already freed (no double free)" if sid in self.dead else f"sequence {sid} does not exist"
-            return self._expect_error(text, exc, res, (KeyError,), "KeyError", what)
+            return self._expect_error(text, exc, res, (KeyError,), "KeyError", what, seen.after)
         if exc is not None:
             self.fail("free releases a sequence", f"{text} raised {type(exc).__name__}: {_short(str(exc))}")
         self.log.append(text)
         del self.tables[sid], self.tokens[sid]
         self.dead.append(sid)
-        self.check_state(f"after {text}")
+        self.check_state(f"after {text}", seen.after)
 
     # ---- driving from generated op lists ---------------------------------------------------------
     def pick(self, k: int):
@@ -343,8 +402,12 @@ NUM_BLOCKS = st.integers(1, 10)
 BLOCK_SIZE = st.sampled_from([1, 2, 3, 4])
 
 
-def _error_class(student):
-    cls = getattr(student, "OutOfBlocksError", None)
+def _error_class(seen):
+    """The student's OutOfBlocksError, as read by a batch (``getattr(student, "OutOfBlocksError", None)``)."""
+    try:
+        cls = seen.take("OutOfBlocksError")
+    except AttributeError:
+        cls = None
     if not (isinstance(cls, type) and issubclass(cls, RuntimeError)):
         fail_with("OutOfBlocksError must be a class derived from RuntimeError")
     return cls
@@ -355,7 +418,6 @@ def _error_class(student):
 @given(block_size=st.integers(1, 8), n=st.integers(0, 40), spare=st.integers(0, 3))
 def test_allocate_takes_ceil_blocks(student, block_size, n, spare):
     """allocate(seq, n) hands out ceil(n / block_size) distinct free blocks (0 tokens: no block)"""
-    _error_class(student)
     h = Harness(student, ceil_div(n, block_size) + spare, block_size)
     table = h.allocate(0, n)
     h.can_allocate(block_size * spare)
@@ -369,7 +431,6 @@ def test_allocate_takes_ceil_blocks(student, block_size, n, spare):
 @given(num_blocks=NUM_BLOCKS, block_size=BLOCK_SIZE, ops=st.lists(st.one_of(ALLOC, FREE), max_size=30))
 def test_blocks_conserved_under_allocate_and_free(student, num_blocks, block_size, ops):
     """conservation of blocks: free + used == total, a block is free iff its ref count is 0, freed blocks are reused"""
-    _error_class(student)
     h = Harness(student, num_blocks, block_size)
     h.run(ops)
     # Everything freed: the whole pool must be usable again, in one allocation.
@@ -381,7 +442,6 @@ def test_blocks_conserved_under_allocate_and_free(student, num_blocks, block_siz
 @points(2)
 def test_allocation_is_all_or_nothing(student):
     """all or nothing: a call that cannot get its blocks raises OutOfBlocksError and changes nothing"""
-    _error_class(student)
     h = Harness(student, 4, 4)
     h.allocate(0, 9)                 # 3 blocks, 1 free
     h.allocate(1, 8)                 # needs 2: OutOfBlocksError, seq 1 must not exist afterwards
@@ -405,7 +465,6 @@ def test_allocation_is_all_or_nothing(student):
 @points(1)
 def test_clear_errors(student):
     """clear errors: ValueError for an existing sequence id, KeyError for an unknown or freed one"""
-    _error_class(student)
     h = Harness(student, 6, 2)
     h.allocate(0, 3)
     h.allocate(0, 1)                 # ValueError
@@ -434,7 +493,6 @@ def test_clear_errors(student):
        ops=st.lists(st.one_of(ALLOC, APPEND, APPEND, FREE), max_size=30))
 def test_append_slot_grows_one_block_at_a_time(student, num_blocks, block_size, ops):
     """append_slot takes a new block exactly when the last block is full; tables are append-only"""
-    _error_class(student)
     h = Harness(student, num_blocks, block_size)
     h.run(ops)
 
@@ -442,7 +500,6 @@ def test_append_slot_grows_one_block_at_a_time(student, num_blocks, block_size, 
 @points(2)
 def test_fork_shares_blocks(student):
     """fork shares all of the parent's blocks (ref counts + 1); a block returns to the pool at ref count 0"""
-    _error_class(student)
     h = Harness(student, 8, 4)
     h.allocate(0, 6)
     h.fork(0, 1)
@@ -459,7 +516,6 @@ def test_fork_shares_blocks(student):
 @points(2)
 def test_copy_on_write(student):
     """copy-on-write: appending into a shared, partly filled last block copies it; a full one is not copied"""
-    _error_class(student)
     h = Harness(student, 10, 4)
     h.allocate(0, 6)                 # 2 blocks, last one holds 2 of 4
     h.fork(0, 1)
@@ -487,7 +543,6 @@ def test_copy_on_write(student):
        ops=st.lists(st.one_of(ALLOC, APPEND, APPEND, FORK, FREE, DUP, DEAD), max_size=40))
 def test_random_operation_sequences(student, num_blocks, block_size, ops):
     """random sequences of allocate / append_slot / fork / free keep every invariant"""
-    _error_class(student)
     h = Harness(student, num_blocks, block_size)
     h.run(ops)
     for sid in sorted(h.tables):

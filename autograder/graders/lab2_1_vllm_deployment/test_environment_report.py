@@ -17,6 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from autograder.api import fail_with, points
+from autograder.graders.batched import sandbox_function
 from autograder.remote import Proxy
 
 EXERCISES = ["environment_report"]
@@ -55,11 +56,11 @@ GPU_PACKAGES = {"torch": "2.5.1+cu124", "transformers": "4.46.3", "vllm": "0.6.4
 
 
 def report_for(student, torch_module, version_of, what: str) -> dict:
-    helpers = student.__sandbox__.helpers
     if torch_module is not None:
-        torch_module = helpers.fake_torch(torch_module.version, [g.spec() for g in torch_module.gpus])
+        torch_module = sandbox_function(student, "fake_torch")(torch_module.version,
+                                                               [g.spec() for g in torch_module.gpus])
     if version_of is not None:
-        version_of = helpers.fake_versions(version_of)
+        version_of = sandbox_function(student, "fake_versions")(version_of)
     try:
         rep = student.environment_report(torch_module=torch_module, version_of=version_of)
     except TypeError as exc:

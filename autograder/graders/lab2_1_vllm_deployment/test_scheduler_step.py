@@ -7,9 +7,11 @@ a request that reached the end of its known tokens samples one more (or finishes
 
 The request records live inside the sandbox (``sandbox_helpers.Record``: the scheduler reads them and resets
 ``num_computed_tokens`` on preemption) and are mirrored here by ``Req``, whose fields are pushed before and
-pulled after every call; the block pool is the grader's own object, which the student's code calls back. The
-waiting and running lists are made inside the sandbox for each call (``call_in_place``), so they are changed
-in place as the engine's are, and copied back into the test's lists afterwards.
+pulled after every call; the block pool is the grader's own object, which the student's code calls back
+(through ``sandbox_helpers.RelayedPool``, which sends the request's fields along with each call). The
+waiting and running lists are made inside the sandbox for each call, so they are changed in place as the
+engine's are, and copied back into the test's lists afterwards. One step is one round trip
+(``sandbox_helpers.scheduler_step``: push the fields, call, pull them, read the plan) plus one per pool call.
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from autograder.api import as_int, fail_with, points
+from autograder.graders.batched import reraised, sandbox_function
 from autograder.remote import Proxy
 
 EXERCISES = ["scheduler_step"]
@@ -57,24 +60,34 @@ class Req:
         return f"r{self.rid}({self.num_computed_tokens}/{self.num_tokens} computed{prio})"
 
 
-def bind(helpers, reqs):
-    """Give every request its record inside the sandbox (once), then push the current fields of all of them."""
-    for r in reqs:
-        if r.handle is None:
-            r.handle = helpers.Record(REPR, **dict(zip(FIELDS, r.fields())))
-            Req.by_handle[r.handle] = r
-    helpers.set_attrs([r.handle for r in reqs], list(FIELDS), [r.fields() for r in reqs])
+def bind(student, reqs):
+    """Give every request its record inside the sandbox (once; the fields are pushed with each step)."""
+    new = [r for r in reqs if r.handle is None]
+    if new:
+        handles = sandbox_function(student, "make_records")(REPR, list(FIELDS), [r.fields() for r in new])
+        if not isinstance(handles, list) or len(handles) != len(new):
+            fail_with("your code's process answered nonsense when the request records were made")
+        for r, handle in zip(new, handles):
+            r.handle = handle
+            Req.by_handle[handle] = r
+
+
+def apply_fields(req, row):
+    """The fields of a request's sandbox record (the student's code may have changed them), copied here."""
+    if not isinstance(row, (list, tuple)) or len(row) != len(FIELDS):
+        fail_with("your code's process answered nonsense when the request records were read")
+    for name, value in zip(FIELDS, row):
+        setattr(req, name, value)
 
 
 def pull(helpers, reqs):
-    """Read the fields of the requests' sandbox records back (the student's code may have changed them)."""
+    """Read the fields of the requests' sandbox records back (``helpers``: the sandbox's ``read_attrs``)."""
     reqs = [r for r in reqs if r.handle is not None]
     if not reqs:
         return
-    rows = helpers.read_attrs([r.handle for r in reqs], list(FIELDS))
+    rows = helpers([r.handle for r in reqs], list(FIELDS))
     for r, row in zip(reqs, rows):
-        for name, value in zip(FIELDS, row):
-            setattr(r, name, value)
+        apply_fields(r, row)
 
 
 def type_name(value) -> str:
@@ -98,7 +111,9 @@ class PoolKV:
     """num_blocks blocks of block_size slots; allocate reserves the whole known sequence."""
 
     def __init__(self, num_blocks: int, block_size: int, prefix_hit: dict | None = None):
-        self.helpers = None          # set while the student's code runs: live fields are read from the sandbox
+        self.helpers = None          # set while the student's code runs: the sandbox's read_attrs, set_attrs
+        self.relayed = None          # the fields the RelayedPool sent with the call being served, and
+        self.updates: dict = {}      # ... the changes to send back to the request's record
         self.num_blocks = num_blocks
         self.block_size = block_size
         self.free_blocks = num_blocks
@@ -114,10 +129,24 @@ class PoolKV:
         self.errors.append(text)
         raise KVMisuse(text)
 
+    def relay(self, name, args, kwargs, fields):
+        """A call of the scheduler on the pool, forwarded by ``sandbox_helpers.RelayedPool`` with the fields of
+        the request's record (``fields``): ``[what the method returned, {field: new value} for the record]``."""
+        if name not in ("allocate", "grow", "free"):
+            raise AttributeError(f"{name!r} is not a method of the block pool")
+        self.relayed, self.updates = fields, {}
+        try:
+            return [getattr(self, name)(*args, **kwargs), self.updates]
+        finally:
+            self.relayed = None
+
     def _live(self, req):
         req = ours(req)
-        if isinstance(req, Req) and self.helpers is not None:
-            pull(self.helpers, [req])
+        if isinstance(req, Req):
+            if self.relayed is not None:
+                apply_fields(req, self.relayed)
+            elif self.helpers is not None:
+                pull(self.helpers[0], [req])
         return req
 
     def allocate(self, req) -> bool:
@@ -133,8 +162,10 @@ class PoolKV:
             self.free_blocks -= need
             self.held[req] = need
             req.num_computed_tokens = self.prefix_hit.get(req.rid, 0)
-            if self.helpers is not None and req.handle is not None:
-                self.helpers.set_attrs([req.handle], ["num_computed_tokens"], [[req.num_computed_tokens]])
+            if self.relayed is not None:
+                self.updates["num_computed_tokens"] = req.num_computed_tokens
+            elif self.helpers is not None and req.handle is not None:
+                self.helpers[1]([req.handle], ["num_computed_tokens"], [[req.num_computed_tokens]])
         return ok
 
     def grow(self, req, num_new_tokens) -> bool:
@@ -164,33 +195,38 @@ class PoolKV:
         return f"kv<{self.free_blocks} of {self.num_blocks} blocks of {self.block_size} free>"
 
 
-def run_step(student, waiting, running, kv, max_num_seqs, budget):
-    """schedule_step on lists made inside the sandbox; the test's lists and requests are updated afterwards."""
-    helpers = sandbox_helpers(student)
+def run_step(student, waiting, running, kv, max_num_seqs, budget, plan_attrs=(), strict=False):
+    """schedule_step on lists made inside the sandbox; the test's lists and requests are updated afterwards.
+    Returns the plan and the values of its ``plan_attrs`` (``getattr(plan, a, MISSING)``, or plain ``getattr``
+    with ``strict``), read in the same round trip."""
     everyone = list(dict.fromkeys([*waiting, *running, *kv.held]))
-    bind(helpers, everyone)
-    kv.helpers = helpers
+    bind(student, everyone)
+    kv.helpers = (sandbox_function(student, "read_attrs"), sandbox_function(student, "set_attrs"))
     try:
-        plan, lists = helpers.call_in_place(student.schedule_step,
-                                            [[r.handle for r in waiting], [r.handle for r in running], kv,
-                                             max_num_seqs, budget], mutable=[0, 1])
+        reply = sandbox_function(student, "scheduler_step")(
+            [r.handle for r in everyone], list(FIELDS), [r.fields() for r in everyone], student, "schedule_step",
+            [[r.handle for r in waiting], [r.handle for r in running]], kv, kv.relay, [max_num_seqs, budget],
+            list(plan_attrs), MISSING, strict)
     finally:
         kv.helpers = None
-        pull(helpers, everyone)
+    try:
+        outcome, rows, lists, (values, failure) = reply
+        ok, plan = outcome
+    except (TypeError, ValueError):
+        fail_with("your code's process answered nonsense to a scheduling step")
+    if not isinstance(rows, list) or len(rows) != len(everyone):
+        fail_with("your code's process answered nonsense to a scheduling step")
+    for r, row in zip(everyone, rows):
+        apply_fields(r, row)
+    if not ok:
+        raise reraised(plan)
+    if not isinstance(lists, list) or len(lists) != 2 or not isinstance(values, list):
+        fail_with("your code's process answered nonsense to a scheduling step")
     waiting[:] = [ours(r) for r in lists[0]]
     running[:] = [ours(r) for r in lists[1]]
-    return plan
-
-
-_HELPERS: dict = {}
-
-
-def sandbox_helpers(student):
-    """``student.__sandbox__.helpers``, looked up once per student process."""
-    key = id(student)
-    if _HELPERS.get("key") != key or _HELPERS.get("student") is not student:
-        _HELPERS.update(key=key, student=student, helpers=student.__sandbox__.helpers)
-    return _HELPERS["helpers"]
+    if failure is not None:
+        values = values + [reraised(failure)]
+    return plan, values
 
 
 MISSING = "\x00<no such attribute>"
@@ -208,16 +244,19 @@ def call(student, waiting, running, kv, max_num_seqs, budget):
             f"max_num_seqs={max_num_seqs}, max_num_batched_tokens={budget})")
     waiting_before, running_before = list(waiting), list(running)
     kv.calls = []
+    attrs = ("num_scheduled_tokens", "admitted", "preempted")
     try:
-        plan = run_step(student, waiting, running, kv, max_num_seqs, budget)
+        plan, values = run_step(student, waiting, running, kv, max_num_seqs, budget, attrs)
     except Exception as exc:
         if getattr(exc, "remote_type", "") == "KVMisuse" and kv.errors:
             fail_with(f"{desc}: {kv.errors[-1]}")
         raise
     if kv.errors:
         fail_with(f"{desc}: {kv.errors[-1]}")
-    attrs = ("num_scheduled_tokens", "admitted", "preempted")
-    (values,) = sandbox_helpers(student).read_attrs([plan], list(attrs), MISSING)
+    if values and isinstance(values[-1], BaseException):
+        raise values[-1]                     # reading a plan attribute raised: as if read here
+    if len(values) != len(attrs):
+        fail_with("your code's process answered nonsense to a scheduling step")
     for attr, value in zip(attrs, values):
         if isinstance(value, str) and value == MISSING:
             fail_with(f"{desc} returned {plan!r}, which has no attribute {attr!r} (return a StepPlan)")
@@ -358,8 +397,13 @@ def simulate(student, specs, num_blocks, block_size, max_num_seqs, budget, check
             scheduled, _ = call(student, waiting, running, kv, max_num_seqs, budget)
         else:
             try:
-                plan = run_step(student, waiting, running, kv, max_num_seqs, budget)
-                scheduled = {ours(r): int(n) for r, n in dict(plan.num_scheduled_tokens).items() if int(n) > 0}
+                plan, values = run_step(student, waiting, running, kv, max_num_seqs, budget,
+                                        ["num_scheduled_tokens"], strict=True)
+                if values and isinstance(values[-1], BaseException):
+                    raise values[-1]             # plan.num_scheduled_tokens raised
+                if len(values) != 1:
+                    fail_with("your code's process answered nonsense to a scheduling step")
+                scheduled = {ours(r): int(n) for r, n in dict(values[0]).items() if int(n) > 0}
             except Exception as exc:
                 if getattr(exc, "remote_type", "") == "KVMisuse" and kv.errors:
                     return finished, step, kv.errors[-1]

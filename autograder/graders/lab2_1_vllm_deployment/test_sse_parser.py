@@ -12,6 +12,7 @@ from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
 from autograder.api import as_int, fail_with, points
+from autograder.graders.batched import sandbox_function
 
 EXERCISES = ["sse_parser"]
 TIMEOUT_S = 150
@@ -105,7 +106,7 @@ def short(value, limit=70) -> str:
 
 def run(student, pieces, how):
     try:
-        out = student.parse_chat_stream(iter(pieces))
+        out = sandbox_function(student, "call_with_iterator")(student, "parse_chat_stream", pieces)
     except student.StreamError as exc:
         fail_with(f"{how}: raised StreamError({short(str(exc))}) on a stream without an error")
     if not isinstance(out, dict):

@@ -16,6 +16,10 @@ against a small model of the contract written here (the model never imports a so
 * all or nothing: a call that fails with OutOfBlocksError changes nothing.
 
 Failure messages name the property and list the student's own calls that led there.
+
+An operation and the state queries that follow it cross the sandbox boundary in one round trip
+(``batched.observe``): the same calls in the same order, made next to the student's object; the checks
+stay here.
 """
 from __future__ import annotations
 
@@ -23,6 +27,7 @@ from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
 from autograder.api import fail_with, points
+from autograder.graders.batched import Calls, observe
 
 EXERCISES = ["prefix_cache"]
 TIMEOUT_S = 180
@@ -57,11 +62,19 @@ def _ints(value, what: str) -> list[int]:
     return [_int(v, what) for v in items]
 
 
-def _classes(student):
-    err = getattr(student, "OutOfBlocksError", None)
+def _read(seen, name):
+    """``getattr(student, name, None)``, as read by a batch."""
+    try:
+        return seen.take(name)
+    except AttributeError:
+        return None
+
+
+def _classes(seen):
+    err = _read(seen, "OutOfBlocksError")
     if not (isinstance(err, type) and issubclass(err, Exception)):
         fail_with("OutOfBlocksError is missing (it comes from the setup cell: do not redefine it)")
-    cls = getattr(student, "PrefixCachingBlockManager", None)
+    cls = _read(seen, "PrefixCachingBlockManager")
     if not isinstance(cls, type):
         fail_with("PrefixCachingBlockManager is not defined as a class")
     return cls, err
@@ -73,7 +86,7 @@ class Harness:
     MAX_LOG = 30
 
     def __init__(self, student, num_blocks: int, block_size: int):
-        self.cls, self.err = _classes(student)
+        self.student = student
         self.nb, self.bs = num_blocks, block_size
         self.log: list[str] = []
         self.tables: dict[int, list[int]] = {}    # live seq -> block table
@@ -86,12 +99,17 @@ class Harness:
         self.dead: list[int] = []
         self.next_id = 0
         call = f"PrefixCachingBlockManager({num_blocks}, {block_size})"
-        try:
-            self.bm = self.cls(num_blocks, block_size)
-        except Exception as exc:  # noqa: BLE001
+        # one round trip: the two classes, the constructor, and the new manager's state
+        before = Calls().read("OutOfBlocksError", student, "OutOfBlocksError")
+        before.read("PrefixCachingBlockManager", student, "PrefixCachingBlockManager")
+        seen = observe(student, before=before, call=(student, "PrefixCachingBlockManager", num_blocks, block_size),
+                       if_returned=self.state_calls([], obj=None), on_result=True)
+        self.cls, self.err = _classes(seen.before)
+        self.bm, exc = seen.outcome()
+        if exc is not None:
             fail_with(f"{call} raised {type(exc).__name__}: {_short(str(exc))}")
         self.log.append(call)
-        self.check_state("after construction")
+        self.check_state("after construction", seen.after)
 
     # ---- model queries --------------------------------------------------------------------------
     def ref(self, b: int) -> int:
@@ -134,51 +152,72 @@ class Harness:
     def fail(self, prop: str, what: str) -> None:
         fail_with(f"{prop}: {what}\nyour calls:{self.calls()}")
 
-    def call(self, text: str, fn, *args, **kwargs):
-        try:
-            return fn(*args, **kwargs), None
-        except Exception as exc:  # noqa: BLE001
+    def outcome(self, text: str, seen):
+        """(result, exception) of a batch's operation; an exception is logged."""
+        res, exc = seen.outcome()
+        if exc is not None:
             self.log.append(f"{text} -> raised {type(exc).__name__}")
-            return None, exc
+        return res, exc
 
-    def query(self, text: str, fn, *args):
+    def query(self, text: str, seen):
+        """The value of the state query ``text`` from a batch (``seen``), failing as the call would have."""
         try:
-            return fn(*args)
+            return seen.take(text)
         except Exception as exc:  # noqa: BLE001
             self.fail("state query failed", f"{text} raised {type(exc).__name__}: {_short(str(exc))}")
 
-    def check_state(self, context: str) -> None:
-        bm = self.bm
+    # ---- batches: an operation and the queries after it, in one round trip --------------------------
+    _BM = object()
+
+    def state_calls(self, sids, calls: Calls | None = None, obj=_BM) -> Calls:
+        """The queries :meth:`check_state` makes when the live sequences are ``sids`` (in this order), on the
+        student's manager (``obj``: ``None`` for the result of a batch's call)."""
+        bm = self.bm if obj is Harness._BM else obj
+        calls = calls or Calls()
+        for sid in sids:
+            calls.add(f"block_table({sid})", bm, "block_table", sid)
+            calls.add(f"num_tokens({sid})", bm, "num_tokens", sid)
+        for b in range(self.nb):
+            calls.add(f"ref_count({b})", bm, "ref_count", b)
+        return calls.add("num_free_blocks()", bm, "num_free_blocks")
+
+    def observe(self, call: tuple, ok: Calls | None = None, raised: Calls | None = None,
+                before: Calls | None = None, kwargs: dict | None = None):
+        """``call`` (``(method name, *args)`` on the student's manager) with the calls before and after it."""
+        return observe(self.student, before, (self.bm, *call), ok, raised, call_kwargs=kwargs)
+
+    def check_state(self, context: str, seen) -> None:
+        """Check the queries of :meth:`state_calls` (for the model's live sequences), read from ``seen``."""
         for sid, table in self.tables.items():
-            got = _ints(self.query(f"block_table({sid})", bm.block_table, sid), f"block_table({sid})")
+            got = _ints(self.query(f"block_table({sid})", seen), f"block_table({sid})")
             if got != table:
                 self.fail("block tables hold what allocate / append_slot returned",
                           f"{context}, block_table({sid}) is {got}, expected {table}")
-            n = _int(self.query(f"num_tokens({sid})", bm.num_tokens, sid), f"num_tokens({sid})")
+            n = _int(self.query(f"num_tokens({sid})", seen), f"num_tokens({sid})")
             if n != len(self.toks[sid]):
                 self.fail("num_tokens counts the sequence's slots",
                           f"{context}, num_tokens({sid}) is {n}, expected {len(self.toks[sid])}")
         for b in range(self.nb):
-            rc = _int(self.query(f"ref_count({b})", bm.ref_count, b), f"ref_count({b})")
+            rc = _int(self.query(f"ref_count({b})", seen), f"ref_count({b})")
             if rc != self.ref(b):
                 who = self.holders(b)
                 held = f"held by sequence(s) {who}" if who else "free (no live sequence holds it)"
                 self.fail("ref_count(b) == number of live sequences holding block b (cache hits included)",
                           f"{context}, ref_count({b}) is {rc}, expected {self.ref(b)}: block {b} is {held}")
-        free = _int(self.query("num_free_blocks()", bm.num_free_blocks), "num_free_blocks()")
+        free = _int(self.query("num_free_blocks()", seen), "num_free_blocks()")
         if free != self.free_count():
             self.fail("num_free_blocks counts every block with ref count 0 (cached ones included)",
                       f"{context}, num_free_blocks() is {free}, expected {self.free_count()} "
                       f"({self.nb} blocks, {self.nb - self.free_count()} held by live sequences)")
 
-    def _expect_error(self, text, exc, res, kinds, name, why) -> None:
+    def _expect_error(self, text, exc, res, kinds, name, why, seen) -> None:
         if exc is None:
             self.log.append(f"{text} -> {_short(res)}")
             self.fail(f"clear errors ({name})", f"{text} should raise {name} ({why}), but returned {_short(res)}")
         if not isinstance(exc, kinds):
             self.fail(f"clear errors ({name})",
                       f"{text} should raise {name} ({why}), but raised {type(exc).__name__}: {_short(str(exc))}")
-        self.check_state(f"after {text} raised {type(exc).__name__} (a call that fails must change nothing)")
+        self.check_state(f"after {text} raised {type(exc).__name__} (a call that fails must change nothing)", seen)
 
     # ---- the free pool ---------------------------------------------------------------------------
     def _take(self, got: list[int], text: str) -> None:
@@ -215,9 +254,14 @@ class Harness:
             self.queue.append(b)
 
     # ---- operations --------------------------------------------------------------------------------
-    def can_allocate(self, n: int, tokens: list[int]) -> bool:
+    def can_allocate(self, n: int, tokens: list[int], seen) -> bool:
+        """Check the answer of can_allocate(n, token_ids=tokens), read from a batch (``seen``)."""
         text = f"can_allocate({n}, token_ids={tokens})"
-        res, exc = self.call(text, self.bm.can_allocate, n, token_ids=list(tokens))
+        try:
+            res, exc = seen.take(text), None
+        except Exception as e:  # noqa: BLE001
+            self.log.append(f"{text} -> raised {type(e).__name__}")
+            res, exc = None, e
         if exc is not None:
             self.fail("can_allocate answers", f"{text} raised {type(exc).__name__}: {_short(str(exc))}")
         hits = self.hits(tokens, n)
@@ -233,16 +277,28 @@ class Harness:
     def allocate(self, sid: int, tokens: list[int]):
         n = len(tokens)
         text = f"allocate({sid}, {n}, token_ids={tokens})"
-        fits = self.can_allocate(n, tokens)
-        res, exc = self.call(text, self.bm.allocate, sid, n, token_ids=list(tokens))
+        hits = self.hits(tokens, n)
+        idle = sum(1 for b in hits if self.ref(b) == 0)
+        expect_ok = sid not in self.tables and ceil_div(n, self.bs) - len(hits) <= self.free_count() - idle
+        ok = None
+        if expect_ok:
+            ok = Calls().add(f"num_cached_tokens({sid})", self.bm, "num_cached_tokens", sid)
+            self.state_calls([*self.tables, sid], ok)
+        seen = self.observe(("allocate", sid, n), kwargs={"token_ids": list(tokens)}, ok=ok,
+                            raised=None if expect_ok else self.state_calls(self.tables),
+                            before=Calls().add(f"can_allocate({n}, token_ids={tokens})", self.bm, "can_allocate",
+                                               n, token_ids=list(tokens)))
+        fits = self.can_allocate(n, tokens, seen.before)
+        res, exc = self.outcome(text, seen)
         if sid in self.tables:
             kinds = (ValueError,) if fits else (ValueError, self.err)
-            return self._expect_error(text, exc, res, kinds, "ValueError", f"sequence {sid} already exists")
-        hits = self.hits(tokens, n)
+            return self._expect_error(text, exc, res, kinds, "ValueError", f"sequence {sid} already exists",
+                                      seen.after)
         if not fits:
             return self._expect_error(text, exc, res, (self.err,), "OutOfBlocksError",
                                       f"it needs {ceil_div(n, self.bs) - len(hits)} new blocks besides "
-                                      f"{len(hits)} cached ones, and only {self.free_count()} blocks are free")
+                                      f"{len(hits)} cached ones, and only {self.free_count()} blocks are free",
+                                      seen.after)
         if exc is not None:
             self.fail("allocate succeeds when enough blocks are free",
                       f"{text} raised {type(exc).__name__}: {_short(str(exc))}; {self.pool_text()}")
@@ -267,19 +323,19 @@ class Harness:
         self.tables[sid] = list(hits)            # so that _take sees the hits as held
         self._take(table[len(hits):], text)
         self.tables[sid], self.toks[sid], self.covered[sid] = table, list(tokens), len(hits)
-        cached = _int(self.query(f"num_cached_tokens({sid})", self.bm.num_cached_tokens, sid),
-                      f"num_cached_tokens({sid})")
+        cached = _int(self.query(f"num_cached_tokens({sid})", seen.after), f"num_cached_tokens({sid})")
         if cached != len(hits) * self.bs:
             self.fail("num_cached_tokens(seq) == tokens found in the cache by allocate",
                       f"after {text}, num_cached_tokens({sid}) is {cached}, expected {len(hits) * self.bs} "
                       f"({len(hits)} cached full block(s) of {self.bs} tokens)")
-        self.check_state(f"after {text}")
+        self.check_state(f"after {text}", seen.after)
         return table
 
     def commit(self, sid: int, m: int) -> None:
         tokens = self.toks[sid][:m]
         text = f"commit({sid}, {tokens})"
-        res, exc = self.call(text, self.bm.commit, sid, list(tokens))
+        seen = self.observe(("commit", sid, list(tokens)), ok=self.state_calls(self.tables))
+        res, exc = self.outcome(text, seen)
         if exc is not None:
             self.fail("commit caches computed full blocks",
                       f"{text} raised {type(exc).__name__}: {_short(str(exc))}")
@@ -290,22 +346,31 @@ class Harness:
             if key not in self.cache and table[i] not in self.key_of:
                 self.cache[key], self.key_of[table[i]] = table[i], key
         self.covered[sid] = max(self.covered[sid], m // self.bs)
-        self.check_state(f"after {text}")
+        self.check_state(f"after {text}", seen.after)
 
     def append_slot(self, sid: int, token: int):
         text = f"append_slot({sid})"
-        res, exc = self.call(text, self.bm.append_slot, sid)
+        mode = None
+        if sid in self.tables:
+            table, n = self.tables[sid], len(self.toks[sid])
+            mode = "fresh" if n % self.bs == 0 else ("cow" if self.ref(table[-1]) > 1 else "inplace")
+        expect_ok = mode is not None and (mode == "inplace" or self.free_count() > 0)
+        ok = None
+        if expect_ok:
+            ok = self.state_calls(self.tables, Calls().add(f"block_table({sid})", self.bm, "block_table", sid))
+        seen = self.observe(("append_slot", sid), ok=ok, raised=None if expect_ok else self.state_calls(self.tables))
+        res, exc = self.outcome(text, seen)
         if sid not in self.tables:
-            return self._expect_error(text, exc, res, (KeyError,), "KeyError", f"sequence {sid} does not exist")
-        table, n = self.tables[sid], len(self.toks[sid])
-        mode = "fresh" if n % self.bs == 0 else ("cow" if self.ref(table[-1]) > 1 else "inplace")
+            return self._expect_error(text, exc, res, (KeyError,), "KeyError", f"sequence {sid} does not exist",
+                                      seen.after)
         if mode != "inplace" and self.free_count() == 0:
-            return self._expect_error(text, exc, res, (self.err,), "OutOfBlocksError", "no block is free")
+            return self._expect_error(text, exc, res, (self.err,), "OutOfBlocksError", "no block is free",
+                                      seen.after)
         if exc is not None:
             self.fail("append_slot grows the sequence by one slot",
                       f"{text} raised {type(exc).__name__}: {_short(str(exc))}; {self.pool_text()}")
         self.log.append(f"{text} -> {_short(res)}")
-        got = _ints(self.query(f"block_table({sid})", self.bm.block_table, sid), f"block_table({sid})")
+        got = _ints(self.query(f"block_table({sid})", seen.after), f"block_table({sid})")
         if mode == "inplace":
             if got != table:
                 self.fail("append_slot takes a new block only when the last block is full or shared",
@@ -325,26 +390,30 @@ class Harness:
                 self._take([got[-1]], text)
                 self.tables[sid] = got
         self.toks[sid].append(token)
-        self.check_state(f"after {text}")
+        self.check_state(f"after {text}", seen.after)
         return res
 
     def fork(self, parent: int, child: int) -> None:
         text = f"fork({parent}, {child})"
-        res, exc = self.call(text, self.bm.fork, parent, child)
+        seen = self.observe(("fork", parent, child), ok=self.state_calls([*self.tables, child]))
+        res, exc = self.outcome(text, seen)
         if exc is not None:
             self.fail("fork shares the parent's blocks", f"{text} raised {type(exc).__name__}: {_short(str(exc))}")
         self.log.append(text)
         self.tables[child] = list(self.tables[parent])
         self.toks[child] = list(self.toks[parent])
         self.covered[child] = 0
-        self.check_state(f"after {text}")
+        self.check_state(f"after {text}", seen.after)
 
     def free(self, sid: int) -> None:
         text = f"free({sid})"
-        res, exc = self.call(text, self.bm.free, sid)
+        expect_ok = sid in self.tables
+        seen = self.observe(("free", sid), ok=self.state_calls([s for s in self.tables if s != sid]) if expect_ok else None,
+                            raised=None if expect_ok else self.state_calls(self.tables))
+        res, exc = self.outcome(text, seen)
         if sid not in self.tables:
             what = "it was already freed" if sid in self.dead else f"sequence {sid} does not exist"
-            return self._expect_error(text, exc, res, (KeyError,), "KeyError", what)
+            return self._expect_error(text, exc, res, (KeyError,), "KeyError", what, seen.after)
         if exc is not None:
             self.fail("free releases a sequence", f"{text} raised {type(exc).__name__}: {_short(str(exc))}")
         self.log.append(text)
@@ -353,7 +422,7 @@ class Harness:
         for b in reversed(table):                 # tail first: the end of a prefix is evicted first
             self._release(b, self.ref(b))
         self.dead.append(sid)
-        self.check_state(f"after {text}")
+        self.check_state(f"after {text}", seen.after)
 
     def expect_hit(self, sid: int, tokens: list[int], blocks: int, why: str) -> list[int]:
         """allocate + an explicit statement of how many blocks must come from the cache."""

@@ -14,6 +14,10 @@ probability about 1e-6 whatever order it draws its random numbers in; there are 
 correct submission is failed with probability < 5e-6 (union bound; the seeds are fixed, so the
 result of a given implementation is reproducible). The mutants of tests/corpus/speculative_verify/ give
 p-values far below 1e-20.
+
+Many calls with the same inputs are made by ``batched.repeat`` (``sandbox_helpers.repeat_calls``): the
+sandbox makes them in a few chunks, each call on fresh copies of the inputs and with the same generator
+advancing from call to call, as one call at a time would; each result is checked here, in order.
 """
 from __future__ import annotations
 
@@ -25,6 +29,7 @@ from hypothesis import strategies as st
 from scipy.stats import chi2
 
 from autograder.api import as_int_list, fail_with, points
+from autograder.graders.batched import repeat, sandbox_function
 
 EXERCISES = ["speculative_verify"]
 TIMEOUT_S = 120
@@ -89,6 +94,26 @@ def call(student, drafts, q, p, generator, what: str) -> list[int]:
         out = student.verify_draft(list(drafts), q_t, p_t, generator=generator)
     except Exception as e:  # noqa: BLE001 - any crash is the student's failure
         fail_with(f"{what} raised {type(e).__name__}: {e}")
+    return checked(out, drafts, p_t, what)
+
+
+def calls(student, drafts_rows, q, p, what, generator=None, generators=None):
+    """``call`` for each drafts of ``drafts_rows`` with the same q and p (fresh copies for each call) and
+    ``generator`` (advancing from call to call) or ``generators[i]``, made in a few round trips. ``what``: the
+    call's description, or a function of its index. Yields each checked output, in order."""
+    q_t, p_t = (q.clone(), p.clone()) if isinstance(q, torch.Tensor) else (T(q), T(p))
+    row_kwargs = None if generators is None else [{"generator": g} for g in generators]
+    results = repeat(student, student, "verify_draft", [[list(d)] for d in drafts_rows], tail=[q_t, p_t],
+                     kwargs=None if generators is not None else {"generator": generator}, row_kwargs=row_kwargs)
+    for i, (out, e) in enumerate(results):
+        text = what(i) if callable(what) else what
+        if e is not None:
+            fail_with(f"{text} raised {type(e).__name__}: {e}")
+        yield checked(out, drafts_rows[i], p_t, text)
+
+
+def checked(out, drafts, p_t, what: str) -> list[int]:
+    """The checks every output of a verify step must pass (``p_t``: the target probabilities it was given)."""
     out = as_int_list(out, what)
     gamma = len(drafts)
     if not 1 <= len(out) <= gamma + 1:
@@ -193,9 +218,14 @@ def test_equal_distributions_always_accept(student):
     """q == p: every draft is accepted and a bonus token from the last row is appended (float64 and float32)"""
     for dtype in (torch.float64, torch.float32):
         q, p = T(C_P[:-1], dtype), T(C_P, dtype)
-        for seed in range(200):
-            what = f"verify_draft({C_DRAFTS}, q, p) with q == p ({dtype}, seed {seed})"
-            out = call(student, C_DRAFTS, q, p, torch.Generator().manual_seed(seed), what)
+        seeds = range(200)
+
+        def describe(i, dtype=dtype):
+            return f"verify_draft({C_DRAFTS}, q, p) with q == p ({dtype}, seed {seeds[i]})"
+        outs = calls(student, [C_DRAFTS] * len(seeds), q, p, describe,
+                     generators=[torch.Generator().manual_seed(seed) for seed in seeds])
+        for i, out in enumerate(outs):
+            what = describe(i)
             if len(out) != len(C_DRAFTS) + 1:
                 fail_with(f"{what} returned {out}; when q == p, min(1, p/q) = 1 for every draft, so all "
                           f"{len(C_DRAFTS)} drafts are accepted and a bonus token is appended "
@@ -208,9 +238,12 @@ def test_zero_target_probability_always_rejects(student):
     """a draft token with p(x) = 0 is always rejected and never output; earlier sure drafts are kept"""
     q = [[0.10, 0.50, 0.20, 0.10, 0.10], [0.20, 0.20, 0.20, 0.20, 0.20]]
     p = [[0.30, 0.00, 0.30, 0.20, 0.20], [0.20, 0.20, 0.20, 0.20, 0.20], [0.20, 0.20, 0.20, 0.20, 0.20]]
-    for seed in range(150):
-        what = f"verify_draft([1, 3], q, p) with p_1(1) = 0 (seed {seed})"
-        out = call(student, [1, 3], q, p, torch.Generator().manual_seed(seed), what)
+    def describe(i):
+        return f"verify_draft([1, 3], q, p) with p_1(1) = 0 (seed {i})"
+    outs = calls(student, [[1, 3]] * 150, q, p, describe,
+                 generators=[torch.Generator().manual_seed(seed) for seed in range(150)])
+    for seed, out in enumerate(outs):
+        what = describe(seed)
         if len(out) != 1 or out[0] == 1:
             fail_with(f"{what} returned {out}; p_1(1) = 0 gives acceptance probability 0, so the step must return "
                       f"exactly one replacement token, never 1")
@@ -218,9 +251,12 @@ def test_zero_target_probability_always_rejects(student):
     # the first draft is sure (p >= q), the second has p = 0
     q2 = [[0.20, 0.20, 0.20, 0.20, 0.20], [0.10, 0.10, 0.60, 0.10, 0.10]]
     p2 = [[0.10, 0.30, 0.20, 0.20, 0.20], [0.25, 0.25, 0.00, 0.25, 0.25], [0.20, 0.20, 0.20, 0.20, 0.20]]
-    for seed in range(150):
-        what = f"verify_draft([1, 2], q, p) with p_1(1) > q_1(1) and p_2(2) = 0 (seed {seed})"
-        out = call(student, [1, 2], q2, p2, torch.Generator().manual_seed(seed), what)
+    def describe2(i):
+        return f"verify_draft([1, 2], q, p) with p_1(1) > q_1(1) and p_2(2) = 0 (seed {i})"
+    outs = calls(student, [[1, 2]] * 150, q2, p2, describe2,
+                 generators=[torch.Generator().manual_seed(seed) for seed in range(150)])
+    for seed, out in enumerate(outs):
+        what = describe2(seed)
         if len(out) != 2 or out[1] == 2:
             fail_with(f"{what} returned {out}; draft 1 is always accepted (p >= q) and draft 2 always rejected "
                       f"(p = 0): expected [1, y] with y != 2")
@@ -233,13 +269,21 @@ def test_inputs_unchanged_and_default_generator(student):
     q, p = T(A_Q), T(A_P)
     q0, p0 = q.clone(), p.clone()
     torch.manual_seed(0)
-    for _ in range(50):
-        try:
-            out = student.verify_draft(list(A_DRAFTS), q, p)
-        except Exception as e:  # noqa: BLE001
+    sandbox_function(student, "seed_everything")(0)
+    # The same q and p objects (made in the sandbox) for every call, and each call's q and p afterwards: a
+    # change in place shows at the call that makes it.
+    results = repeat(student, student, "verify_draft", [[list(A_DRAFTS)] for _ in range(50)], tail=[q, p],
+                     fresh=False, first=50)
+    for result, e in results:
+        if e is not None:
             fail_with(f"verify_draft({A_DRAFTS}, q, p) without a generator raised {type(e).__name__}: {e}")
+        try:
+            out, (q_after, p_after) = result
+        except (TypeError, ValueError):
+            fail_with("your code's process answered nonsense to a batched call")
         out = as_int_list(out, "verify_draft(...) without a generator")
-        if not torch.equal(q, q0) or not torch.equal(p, p0):
+        if not (isinstance(q_after, torch.Tensor) and isinstance(p_after, torch.Tensor)) \
+                or not torch.equal(q_after, q0) or not torch.equal(p_after, p0):
             fail_with("verify_draft modified draft_probs or target_probs in place; the engine reuses them")
         check_support(out, A_DRAFTS, A_Q, A_P, f"verify_draft({A_DRAFTS}, q, p)")
 
@@ -251,9 +295,10 @@ def test_generator_makes_it_reproducible(student):
     for seed in range(30):
         outs = []
         for other in (seed + 1000, seed + 5000):
-            torch.manual_seed(other)          # disturb every other source of randomness
+            torch.manual_seed(other)          # disturb every other source of randomness, here
             random.seed(other)
             np.random.seed(other)
+            sandbox_function(student, "seed_everything")(other)     # ... and where the student's code runs
             outs.append(call(student, A_DRAFTS, A_Q, A_P, torch.Generator().manual_seed(seed),
                              f"verify_draft({A_DRAFTS}, q, p, generator seeded {seed})"))
         if outs[0] != outs[1]:
@@ -269,8 +314,7 @@ def run_trials(student, drafts, q, p, n: int, seed: int, what: str) -> dict:
     gen = torch.Generator().manual_seed(seed)
     q_t, p_t = T(q), T(p)
     counts: dict = {}
-    for t in range(n):
-        out = call(student, drafts, q_t, p_t, gen, what)
+    for out in calls(student, [drafts] * n, q_t, p_t, what, generator=gen):
         check_support(out, drafts, q, p, what)
         key = (len(out) - 1, out[-1])
         counts[key] = counts.get(key, 0) + 1
@@ -314,9 +358,8 @@ def test_outputs_follow_the_target(student):
     q_t, p_t = T(D_Q), T(D_P)
     first, accepted = {}, {}
     what = "verify_draft(drafts drawn from q, q, p) (gamma 2, vocabulary 6)"
-    for t in range(n):
-        drafts = [int(torch.multinomial(q_t[i], 1, generator=draw)) for i in range(2)]
-        out = call(student, drafts, q_t, p_t, gen, what)
+    all_drafts = [[int(torch.multinomial(q_t[i], 1, generator=draw)) for i in range(2)] for _ in range(n)]
+    for drafts, out in zip(all_drafts, calls(student, all_drafts, q_t, p_t, what, generator=gen)):
         check_support(out, drafts, D_Q, D_P, what + f" with drafts {drafts}")
         first[out[0]] = first.get(out[0], 0) + 1
         accepted[len(out) - 1] = accepted.get(len(out) - 1, 0) + 1
