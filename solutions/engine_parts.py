@@ -1,21 +1,26 @@
-"""Register the course's reference solutions as labkit's default engine parts.
-
-Declared as the ``labkit.reference_parts`` entry point in pyproject.toml, so labkit finds the references
-without importing ``solutions`` itself. Only the labs present in this tree register (a student
-distribution holds the published ones; the grading sandbox sees the published ones of other labs); the
-engine uses a placeholder naming the exercise for every other part.
+"""Make the course's reference solutions findable by labkit (its engine's default parts, and the exercises
+later labs build on) without labkit importing ``solutions``: ``register`` is the ``labkit.reference_parts``
+entry point (pyproject.toml) and registers :func:`find`. Only the exercises present in a tree are found (a
+student distribution holds the published labs; a grading sandbox the published labs and what the lab builds
+on, ``course.toml``).
 """
 from __future__ import annotations
 
 import importlib
 
 
+def find(lab: str, exercise: str):
+    """The reference module of ``exercise`` of ``lab``, or None if this tree does not have it."""
+    if not (lab.isidentifier() and exercise.isidentifier()):
+        return None
+    try:
+        return importlib.import_module(f"solutions.{lab}.{exercise}")
+    except ModuleNotFoundError as exc:
+        if exc.name and exc.name.startswith("solutions"):
+            return None                       # that lab or exercise is not in this tree
+        raise
+
+
 def register() -> None:
-    from labkit.engine.parts import REFERENCE_MODULES, register_reference
-    for module_name, names in REFERENCE_MODULES.items():
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError:      # that lab's solutions are not in this tree
-            continue
-        for name in names:
-            register_reference(name, getattr(module, name), module_name)
+    from labkit.earlier_labs import register_reference_finder
+    register_reference_finder(find)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -52,7 +53,7 @@ def bodies(code: str) -> set[str]:
     for node in ast.walk(tree):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             text = "\n".join(ast.unparse(stmt) for stmt in node.body)
-            if len(text) >= 60:            # skip one-liners anybody would write (return sum(x), pass, ...)
+            if len(text) >= 60 and (len(node.body) > 1 or len(text) >= 120):   # not a one-liner anybody writes
                 out.add(text)
     return out
 
@@ -91,10 +92,12 @@ def test_no_unpublished_solution_code_in_the_student_tree(tree):
             code = path.read_text()
             for body in bodies(code):
                 secret.setdefault(body, path.name)
-    # Bodies also present in the release notebooks' setup cells are course code, not answers.
+    # Bodies also present in the release notebooks' setup cells are course code, and those in the release
+    # version of an exercise cell are the scaffold students are given (a dataclass to fill in): not answers.
     for path in sorted((REPO / "release").glob("*/*.ipynb")):
         nb = extract.read_notebook(path)
-        for body in bodies("\n".join(c.source for c in nb.cells if extract.is_setup_cell(c))):
+        given = [c.source for c in nb.cells if extract.is_setup_cell(c) or extract.is_solution_cell(c)]
+        for body in bodies("\n".join(extract.neutralize_ipython(g) for g in given)):
             secret.pop(body, None)
     assert len(secret) > 50, "the scan found almost nothing to look for"
     leaks = []
@@ -134,41 +137,110 @@ def test_labkit_imports_no_answers():
                 pytest.fail(f"{path} imports modules by name (line {node.lineno})")
 
 
+def test_default_course_publishes_nothing(tree):
+    # Until the instructor publishes a lab (course.toml), students get no reference solution at all.
+    student, _ = tree
+    assert published_labs() == ()
+    assert not (student / "solutions").exists()
+    assert "solutions" not in (student / "pyproject.toml").read_text()
+
+
+@pytest.fixture(scope="module")
+def completed(tree, tmp_path_factory):
+    """A copy of the student tree in which every exercise cell of every notebook is filled by the reference
+    (a student who has done every lab: later labs build on their own earlier solutions), installed into a
+    fresh virtual environment (its third-party packages are this venv's, through a .pth file)."""
+    student, _ = tree
+    work = tmp_path_factory.mktemp("completed") / "student"
+    shutil.copytree(student, work)
+    for path in sorted((work / "notebooks").glob("*/*.ipynb")):
+        nb = nbformat.read(str(path), as_version=4)
+        reference = extract.read_notebook(SOURCE / path.parent.name / path.name)
+        by_id = {extract.grade_id(c): c for c in reference.cells if extract.is_solution_cell(c)}
+        for cell in nb.cells:
+            if extract.is_solution_cell(cell):
+                cell.source = extract.strip_solution_markers(by_id[extract.grade_id(cell)].source)
+        nbformat.write(nb, str(path))
+    venv = work.parent / "venv"
+    subprocess.run([sys.base_prefix + "/bin/python3", "-m", "venv", str(venv)], check=True, capture_output=True)
+    site = next(venv.glob("lib/python3*/site-packages"))
+    deps = next(Path(sys.prefix).glob("lib/python3*/site-packages"))
+    (site / "course_deps.pth").write_text(f"{deps}\n")
+    # (the build backend is this venv's setuptools, put first: the fresh venv's own may be too old)
+    done = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--no-deps",
+                           "--no-build-isolation", "--no-index", "-e", str(work)], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(deps)})
+    assert done.returncode == 0, done.stderr[-3000:]
+    return work, venv
+
+
 # Notebooks executed from the student tree (every notebook when COURSE_EXECUTE_DIST=1).
-QUICK = ["lab2_1_vllm_deployment/02-Basic_Inference.ipynb", "lab2_2_inference_optimization/01-KV_Cache_Optimization.ipynb"]
+QUICK = ["lab2_1_vllm_deployment/01-Setup_and_Installation.ipynb",
+         "lab2_2_inference_optimization/01-KV_Cache_Optimization.ipynb"]
 NOTEBOOKS = sorted(p.relative_to(SOURCE).as_posix() for p in SOURCE.glob("*/*.ipynb")) \
     if os.environ.get("COURSE_EXECUTE_DIST") == "1" else QUICK
+
+
+def run_in_sandbox(work: Path, venv: Path, notebook: Path, out: Path, tmp: Path) -> subprocess.CompletedProcess:
+    runner = ("import nbformat, sys; from nbclient import NotebookClient\n"
+              "nb = nbformat.read(sys.argv[1], as_version=4)\n"
+              "NotebookClient(nb, timeout=600, kernel_name='python3', resources={'metadata': {'path': sys.argv[2]}})"
+              ".execute()\nnbformat.write(nb, sys.argv[3])\n")
+    # Only the student tree, its venv and the model cache (built from labkit) are visible: not this repository.
+    home = REPO / ".cache" / "labkit"
+    layout = sandbox.Layout(readonly=[work, venv, home], writable=[tmp], cwd=str(notebook.parent), tmp_mb=2048,
+                            env={"PATH": f"{venv / 'bin'}:/usr/bin:/bin", "LABKIT_HOME": str(home),
+                                 "JUPYTER_RUNTIME_DIR": str(tmp / "rt"), "IPYTHONDIR": "/tmp/.ipython",
+                                 "JUPYTER_PATH": str(venv / "share" / "jupyter")})
+    cmd = sandbox.command([str(venv / "bin" / "python"), "-c", runner, str(notebook), str(notebook.parent),
+                           str(out)], layout)
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=900)
 
 
 @pytest.mark.slow
 @pytest.mark.skipif(sandbox.check() is not None, reason="needs the bubblewrap sandbox to hide this repository")
 @pytest.mark.parametrize("name", NOTEBOOKS)
-def test_notebook_runs_from_the_student_tree_alone(tree, name, tmp_path):
-    student, _ = tree
-    work = student / "notebooks" / name
-    released = nbformat.read(str(work), as_version=4)
-    reference = extract.read_notebook(SOURCE / name)
-    by_id = {extract.grade_id(c): c for c in reference.cells if extract.is_solution_cell(c)}
-    for cell in released.cells:                # the student's cells, filled by the reference (test only)
-        if extract.is_solution_cell(cell):
-            cell.source = extract.strip_solution_markers(by_id[extract.grade_id(cell)].source)
-    filled = tmp_path / "filled.ipynb"
-    nbformat.write(released, str(filled))
-    runner = ("import nbformat, sys; from nbclient import NotebookClient\n"
-              "nb = nbformat.read(sys.argv[1], as_version=4)\n"
-              "NotebookClient(nb, timeout=600, kernel_name='python3', resources={'metadata': {'path': sys.argv[2]}})"
-              ".execute()\nnbformat.write(nb, sys.argv[3])\n")
-    layout = sandbox.Layout(readonly=[student, filled], writable=[tmp_path], cwd=str(work.parent), tmp_mb=2048,
-                            env={"PYTHONPATH": str(student), "LABKIT_HOME": str(tmp_path / "labkit-home"),
-                                 "JUPYTER_RUNTIME_DIR": str(tmp_path / "rt"), "IPYTHONDIR": "/tmp/.ipython"})
-    # The models the notebooks train on first use, built here from the student tree's own labkit.
-    home = REPO / ".cache" / "labkit"
-    layout.readonly.append(home)
-    layout.env["LABKIT_HOME"] = str(home)
-    cmd = sandbox.command([sys.executable, "-c", runner, str(filled), str(work.parent), str(tmp_path / "out.ipynb")],
-                          layout)
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+def test_notebook_runs_from_the_student_tree_alone(completed, name, tmp_path):
+    work, venv = completed
+    out = tmp_path / "out.ipynb"
+    done = run_in_sandbox(work, venv, work / "notebooks" / name, out, tmp_path)
     assert done.returncode == 0, f"{name} failed from the student tree:\n{done.stderr[-3000:]}"
-    out = nbformat.read(str(tmp_path / "out.ipynb"), as_version=4)
-    errors = [o for c in out.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    nb = nbformat.read(str(out), as_version=4)
+    errors = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
     assert not errors, errors[:3]
+    text = "\n".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
+    assert "solutions" not in text.replace("published_solutions", ""), "a notebook used the course's answers"
+
+
+@pytest.mark.slow
+def test_a_later_lab_says_which_earlier_exercise_it_needs(tree, completed):
+    # A student who starts Lab 2.2 before writing Lab 2.1's block manager: the setup cell names the exercise
+    # (the student tree's labkit from the fresh venv, run in the unfilled tree's Lab 2.2 folder).
+    student, _ = tree
+    _, venv = completed
+    done = subprocess.run([str(venv / "bin" / "python"), "-c", (
+        "from labkit.earlier_labs import PartUnavailable, earlier_part\n"
+        "try:\n    earlier_part('lab2_1_vllm_deployment', 'block_manager', 'BlockManager')\n"
+        "except PartUnavailable as exc:\n    print(exc)\n")],
+        cwd=student / "notebooks" / "lab2_2_inference_optimization", capture_output=True, text=True,
+        env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"}, timeout=120)
+    assert "'block_manager'" in done.stdout and "NotImplementedError" in done.stdout, done.stdout + done.stderr
+
+
+def test_engine_parts_in_course_toml_name_the_engines_parts():
+    from autograder.course import settings
+    from labkit.engine.parts import PARTS
+    assert sorted(settings()["engine_parts"]) == sorted({f"{lab}/{ex}" for lab, ex in PARTS.values()})
+
+
+def test_a_grading_sandbox_sees_only_what_its_lab_builds_on():
+    from autograder.course import sandbox_paths
+    solutions = REPO / "solutions"
+
+    def seen(lab):
+        return {p.relative_to(solutions).as_posix() for p in sandbox_paths(lab) if solutions in p.parents}
+    assert seen("lab2_1_vllm_deployment") == set()                       # nothing published, builds on nothing
+    lab22 = seen("lab2_2_inference_optimization")
+    assert "lab2_1_vllm_deployment/block_manager.py" in lab22
+    assert not any(p.startswith("lab2_2_inference_optimization") for p in lab22)   # never its own answers
+    assert "lab2_1_vllm_deployment/paging_waste.py" not in lab22          # only the modules it builds on

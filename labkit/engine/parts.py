@@ -1,9 +1,11 @@
 """The parts of the engine that students write, and how to plug in someone's version of them.
 
 Every part is a plain name (a class or a function) defined by one lab exercise; the reference
-versions live in ``solutions/<lab>/<exercise>.py`` and register themselves (``register_reference``,
-through the ``labkit.reference_parts`` entry point); labkit never imports them. A student's extracted
-exercise module defines the same names. The engine only ever calls parts through an ``EngineParts``:
+versions live in ``solutions/<lab>/<exercise>.py``, found through the finder the reference package registers
+(the ``labkit.reference_parts`` entry point, :mod:`labkit.earlier_labs`); labkit never imports them. Where a
+tree has no reference of an exercise (a student's copy of the course before that lab is published), the
+default is the student's own solution from their notebook of that lab, else a placeholder naming the
+exercise. A student's extracted exercise module defines the same names. The engine only ever calls parts through an ``EngineParts``:
 
     LLMEngine(model, parts=reference_parts())                      # the default
     LLMEngine(model, parts=parts_from_modules(my_block_manager_module, "extracted/scheduler_step.py"))
@@ -51,13 +53,11 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Callable
 
+from labkit.earlier_labs import PartUnavailable, find_exercise
+
 logger = logging.getLogger("labkit.engine")
 
-#: part name -> (lab, exercise) that defines it. labkit never imports the answers itself: the course's
-#: reference solutions register themselves (entry point group ``labkit.reference_parts``, see
-#: ``solutions/engine_parts.py``), and only the labs present in a tree (e.g. the published ones in a
-#: student distribution) can register. A part nobody registered is a placeholder that says which exercise
-#: to write.
+#: part name -> (lab, exercise) that defines it (looked up with :func:`labkit.earlier_labs.find_exercise`).
 PARTS: dict[str, tuple[str, str]] = {
     "BlockManager": ("lab2_1_vllm_deployment", "block_manager"),
     "OutOfBlocksError": ("lab2_1_vllm_deployment", "block_manager"),
@@ -74,45 +74,11 @@ PARTS: dict[str, tuple[str, str]] = {
     "expected_tokens_per_step": ("lab2_2_inference_optimization", "speculative_theory"),
     "expected_speedup": ("lab2_2_inference_optimization", "speculative_theory"),
 }
-#: The reference module of each exercise, by name only (``solutions.<lab>.<exercise>``).
-REFERENCE_MODULES: dict[str, tuple[str, ...]] = {}
-for _name, (_lab, _exercise) in PARTS.items():
-    REFERENCE_MODULES.setdefault(f"solutions.{_lab}.{_exercise}", ())
-    REFERENCE_MODULES[f"solutions.{_lab}.{_exercise}"] += (_name,)
-ENTRY_POINT_GROUP = "labkit.reference_parts"
-_registered: dict[str, tuple[Any, str]] = {}
-_discovered = False
-
-
-class PartUnavailable(RuntimeError):
-    """An engine part whose reference is not in this tree and that the caller did not provide."""
-
-
-def register_reference(name: str, value: Any, origin: str) -> None:
-    """Called by a reference-solution package to make ``value`` the default engine part ``name``."""
-    if name not in PARTS:
-        raise KeyError(f"{name!r} is not an engine part (known: {', '.join(PARTS)})")
-    _registered[name] = (value, origin)
-
-
-def _discover() -> None:
-    global _discovered
-    if _discovered:
-        return
-    _discovered = True
-    from importlib.metadata import entry_points
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        try:
-            ep.load()()
-        except Exception as exc:  # noqa: BLE001 - a broken provider must not break the engine
-            logger.warning("reference parts provider %s failed: %s", ep.value, exc)
-
-
-def _placeholder(name: str):
+def _placeholder(name: str, why: str):
     lab, exercise = PARTS[name]
-    message = (f"engine part {name} is exercise {exercise!r} of {lab}, and its reference solution is not "
-               f"published in this course yet: write it in that notebook and pass your version to the engine "
-               f"(parts_from_namespace(globals()) or dataclasses.replace(reference_parts(), {name}=...))")
+    message = (f"engine part {name} is exercise {exercise!r} of {lab}; its reference solution is not "
+               f"published in this course yet, and {why}. Write it in that notebook, or pass your version to the "
+               f"engine (parts_from_namespace(globals()) or dataclasses.replace(reference_parts(), {name}=...))")
     if name[0].isupper():
         base = (PartUnavailable,) if name.endswith("Error") else ()
 
@@ -155,17 +121,21 @@ class EngineParts:
 
 
 def reference_parts() -> EngineParts:
-    """The registered reference parts; a part with no reference in this tree is a placeholder that raises
+    """The default parts: each part's reference where this tree has it, else your own solution of its exercise
+    from your notebook of that lab (:func:`labkit.earlier_labs.find_exercise`), else a placeholder that raises
     :class:`PartUnavailable` (naming the exercise) when the engine uses it."""
-    _discover()
     values, origin = {}, {}
     for name in EngineParts.names():
-        if name in _registered:
-            values[name], origin[name] = _registered[name]
+        lab, exercise = PARTS[name]
+        try:
+            module, where = find_exercise(lab, exercise)
+        except PartUnavailable as exc:
+            module, where = None, str(exc)
+        if module is not None and hasattr(module, name):
+            values[name], origin[name] = getattr(module, name), where
         else:
-            values[name] = _placeholder(name)
-            lab, exercise = PARTS[name]
-            origin[name] = f"unavailable ({lab} {exercise} not published)"
+            why = where if module is None else f"{where} does not define {name}"
+            values[name], origin[name] = _placeholder(name, why), f"unavailable ({lab} {exercise}: {why})"
     return EngineParts(**values, origin=origin)
 
 

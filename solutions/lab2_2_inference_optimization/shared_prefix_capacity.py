@@ -6,10 +6,14 @@
 import math
 from collections import OrderedDict
 
-# Lab 2.1 reference parts (course code): the paged block manager that prefix caching extends,
-# and the KV cache size formula of Lab 2.1 (02-Basic_Inference).
-from solutions.lab2_1_vllm_deployment.block_manager import BlockManager, OutOfBlocksError
-from solutions.lab2_1_vllm_deployment.kv_cache_size import kv_cache_bytes
+# Lab 2.1 parts: the paged block manager that prefix caching extends (01) and the KV cache size formula
+# (02-Basic_Inference): the course's reference once Lab 2.1 is published (and always when graded), your own
+# Lab 2.1 solutions (notebooks/lab2_1_vllm_deployment/) before that.
+from labkit.earlier_labs import earlier_part
+
+BlockManager, OutOfBlocksError = earlier_part("lab2_1_vllm_deployment", "block_manager",
+                                              "BlockManager", "OutOfBlocksError")
+kv_cache_bytes = earlier_part("lab2_1_vllm_deployment", "kv_cache_size", "kv_cache_bytes")
 
 # --- cell: shared_prefix_capacity ---
 def shared_prefix_capacity(num_blocks, block_size, prefix_tokens, own_tokens, prefix_caching=True) -> int:
