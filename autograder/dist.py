@@ -5,9 +5,10 @@ Two trees, like nbgrader's release/ vs source/ and Otter's student/ vs autograde
 * ``DIR/student/``: the release notebooks of the chosen labs (outputs cleared), ``labkit`` (the engine and
   tiny-model builder, with its data), the reference solutions of the *published* labs only
   (``course.toml``), a student README and an install script. No hidden grader, no unpublished solution,
-  in any form: no ``autograder/``, no ``source/``, no ``tests/``, no bytecode. The engine runs from it:
-  labkit finds whatever references are present through the ``labkit.reference_parts`` entry point, and a
-  part whose lab is not published is a placeholder that names the exercise to write.
+  in any form: no ``autograder/``, no ``source/``, no ``tests/``, no bytecode. The engine and the later labs
+  run from it: ``labkit.earlier_labs`` takes a published reference where the tree has one (through the
+  ``labkit.reference_parts`` entry point), else the student's own solution from their notebook of that lab,
+  else says which exercise to write.
 * ``DIR/autograder/``: everything a grading host needs (graders, all solutions, source notebooks, course
   config, nbgrader config, the GPU runner, the install scripts), i.e. this repository minus its tests.
 """
@@ -49,9 +50,11 @@ Open the lab's notebooks in order. Run the setup cells, then implement each cell
 instructor's hidden graders test more (invariants, edge cases, property-based tests) and report which property
 failed with a counterexample. Keep the names and signatures the exercise asks for.
 
-Cells that use the course's engine with a part you have not written yet say so ("engine part X is exercise Y of
-lab Z ... write it"): pass your own version (the notebooks show how), or wait until that lab's reference
-solutions are published. Published: {published}.
+Later labs build on your earlier ones: Lab 2.2 uses your Lab 2.1 block manager and KV-cache formula, Lab 2.5
+your Lab 2.3 service, and the course's engine your Lab 2.1/2.2 parts, read from your notebooks in `notebooks/`
+(keep the folder layout). A cell that needs an exercise you have not written yet says which one ("... exercise
+'block_manager' of lab2_1_vllm_deployment ... write it there first"). Once your instructor publishes a lab's
+reference solutions, those are used instead. Published: {published}.
 
 ## Labs in this distribution
 

@@ -7,11 +7,12 @@ What a sandboxed process gets (see docs/instructor/grading_engine.md, "Threat mo
   own, no route out), IPC and UTS namespaces, a new session (no terminal);
 * read-only: the system (``/usr``, the few ``/etc`` files programs need, the CPU topology under ``/sys``), the Python interpreter and
   the virtual environment, ``labkit``, the course's model cache, the reference solutions the course has
-  *published* (course.toml) and the job's own files (the extracted code, the course's setup cells);
+  *published* and the reference modules the lab builds on (course.toml ``[builds_on]``; never the lab's own)
+  and the job's own files (the extracted code, the course's setup cells);
 * writable: a size-limited tmpfs on ``/tmp`` (also ``HOME``) and ``/dev/shm``, and the job's ``shared``
   folder, which is the grader's temporary directory (a grader hands the student a path there and reads
   or tampers with what the student wrote); it belongs to this one job and is deleted with it;
-* never: ``autograder/graders``, unpublished ``solutions/``, ``tests/``, other submissions, the gradebook,
+* never: ``autograder/graders``, other unpublished ``solutions/``, ``tests/``, other submissions, the gradebook,
   the instructor's home, the course directory.
 
 Limits that the code inside cannot lift: a pids and a memory cgroup per job where the cgroup file system

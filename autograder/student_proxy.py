@@ -250,12 +250,33 @@ class StudentModule(Proxy):
             return functions[name]
         return Proxy.__getattr__(self, name)
 
+    def __setattr__(self, name, value):
+        self._rebinding(name)
+        Proxy.__setattr__(self, name, value)
+
+    def __delattr__(self, name):
+        self._rebinding(name)
+        Proxy.__delattr__(self, name)
+
+    def _rebinding(self, name: str) -> None:
+        """The grader rebinds ``name`` (``real = student.f; student.f = wrapper``): a ModuleFunction handed out
+        for it keeps the function it named (fetched now), and ``name`` is looked up plainly from now on."""
+        try:
+            functions = object.__getattribute__(self, "_functions")
+        except AttributeError:
+            return
+        held = functions.pop(name, None)
+        if held is not None:
+            held._resolved()
+
 
 class ModuleFunction(Proxy):
     """``student.<name>`` for a function at the top level of the student's module. Calling it is one round
     trip: the sandbox looks ``<name>`` up in the module and calls what it finds, which is what
-    ``student.<name>(...)`` does in one process (so a name rebound since is called as it is now). Anything
-    else (its signature, its repr, passing it to the sandbox) first fetches the function's own handle."""
+    ``student.<name>(...)`` does in one process. Anything else (its signature, its repr, passing it to the
+    sandbox), and the grader rebinding ``student.<name>`` (see :meth:`StudentModule._rebinding`), first fetches
+    the function's own handle, which it uses from then on. (A rebinding made by code inside the sandbox is
+    seen by the next call, as by a fresh ``student.<name>(...)``.)"""
 
     __slots__ = ("_module", "_name", "_target")
 
@@ -279,7 +300,7 @@ class ModuleFunction(Proxy):
         return object.__getattribute__(self._resolved(), "_id")
 
     def _call(self, op: str, name: str = "", *args, **kwargs):
-        if op == "call":
+        if op == "call" and object.__getattribute__(self, "_target") is None:
             module = object.__getattribute__(self, "_module")
             return Proxy._call(module, "method", object.__getattribute__(self, "_name"), *args, **kwargs)
         return Proxy._call(self._resolved(), op, name, *args, **kwargs)

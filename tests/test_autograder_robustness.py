@@ -77,19 +77,19 @@ def test_importing_a_library_is_not_tampering():
     assert result.score == 4, feedback_text(result)
 
 
-TRUSTED_SETUP = ("# --- cell: setup_demo ---\nfrom solutions.lab2_1_vllm_deployment.kv_cache_size import kv_cache_bytes\n"
+TRUSTED_SETUP = ("# --- cell: setup_demo ---\nfrom labkit.earlier_labs import earlier_part\n"
                  "import labkit.engine\nSETUP_CONSTANT = 7\n")
 
 
 def test_trusted_setup_may_import_what_student_code_may_not():
-    # The course's setup cells may import the published solutions; the student's code sees their names.
+    # The course's setup cells run first, in the student's module: the student's code sees their names.
     code = "def total_tokens(lengths):\n    assert SETUP_CONSTANT == 7\n    return sum(lengths)\n"
     result = run_grader(TOTAL, code, origin="trusted setup", setup=TRUSTED_SETUP)
     assert result.score == 4, feedback_text(result)
 
 
 def test_student_code_still_cannot_import_solutions_with_a_trusted_setup():
-    # Only published labs are in the sandbox (course.toml): Lab 2.2's references are not, in any form.
+    # Only published labs and what a lab builds on are in the sandbox (course.toml): here, nothing.
     code = "import solutions.lab2_2_inference_optimization.prefix_cache\n" + RIGHT_TOTAL
     result = run_grader(TOTAL, code, origin="imports solutions", setup=TRUSTED_SETUP)
     assert result.score == 0 and "ModuleNotFoundError" in feedback_text(result), feedback_text(result)

@@ -124,3 +124,24 @@ def test_repeat_calls_fresh_copies_and_shared_arguments(student):
     (value, exc), = got                                     # bump(None) raises at the first call
     assert value is None
     same_error(exc, caught(student.bump, None))
+
+
+def test_module_functions_are_one_round_trip_and_survive_rebinding(student):
+    # student.<function>(...) is called by name in the sandbox; a grader that keeps the original and rebinds
+    # the name (the usual wrap-and-count pattern) still calls the original through what it kept.
+    real = student.bump
+    assert real([1]) == 2 and real is student.bump
+    calls = []
+
+    def wrapper(values, by=1):
+        calls.append(values)
+        return real(values, by)
+    student.bump = wrapper
+    try:
+        assert student.bump([1, 1]) == 4 and calls == [[1, 1]]      # the module now calls the grader's wrapper
+        assert real([5]) == 6 and len(calls) == 1                    # ... and the kept original is the original
+        import inspect
+        assert list(inspect.signature(real).parameters) == ["values", "by"]
+    finally:
+        student.bump = real                                          # handed back: the sandbox's own function
+    assert student.bump([2]) == 3 and len(calls) == 1
