@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from autograder.api import as_int, as_int_list, fail_with, points
+from autograder.graders.batched import Calls, observe
 
 EXERCISES = ["load_balancer"]
 TIMEOUT_S = 60
@@ -49,28 +50,40 @@ def make(student, n, policy, cap=None):
 
 
 def replay(student, n, policy, ops, cap=None):
-    """ops: ("r", rid, blocks) or ("d", rid). Fails at the first difference."""
+    """ops: ("r", rid, blocks) or ("d", rid). Fails at the first difference. Each operation and the state
+    queries after it cross to the sandbox in one round trip (``batched.observe``), checked here in order."""
     router, model = make(student, n, policy, cap), Model(n, policy, cap)
+    request_info = student.RequestInfo          # the course's class (setup cell), looked up once
+    after = Calls().add("outstanding()", router, "outstanding")
+    if policy == "kv_aware":
+        after.add("free_blocks()", router, "free_blocks")
     log = []
     for op in ops:
         if op[0] == "r":
             _, rid, blocks = op
-            got = as_int(router.route(student.RequestInfo(rid, blocks)), f"route({rid!r})")
+            seen = observe(student, call=(router, "route", request_info(rid, blocks)), if_returned=after)
+            value, exc = seen.outcome()
+            if exc is not None:
+                raise exc
+            got = as_int(value, f"route({rid!r})")
             want = model.route(rid, blocks)
             log.append(f"route(RequestInfo({rid!r}, kv_blocks={blocks}))->{got}")
             if got != want:
                 fail_with(f"Router({n}, {policy!r}{'' if cap is None else f', {cap}'}): after "
                           f"{'; '.join(log[-8:])}: the last call should return {want}")
         else:
-            router.done(op[1])
+            seen = observe(student, call=(router, "done", op[1]), if_returned=after)
+            _, exc = seen.outcome()
+            if exc is not None:
+                raise exc
             model.done(op[1])
             log.append(f"done({op[1]!r})")
-        out = as_int_list(router.outstanding(), "outstanding()")
+        out = as_int_list(seen.after.take("outstanding()"), "outstanding()")
         if out != model.count:
             fail_with(f"Router({n}, {policy!r}): after {'; '.join(log[-8:])}: outstanding() is {out}; expected "
                       f"{model.count}")
         if policy == "kv_aware":
-            free = as_int_list(router.free_blocks(), "free_blocks()")
+            free = as_int_list(seen.after.take("free_blocks()"), "free_blocks()")
             want = [cap - u for u in model.used]
             if free != want:
                 fail_with(f"Router({n}, 'kv_aware', {cap}): after {'; '.join(log[-8:])}: free_blocks() is {free}; "
