@@ -23,11 +23,10 @@ QUANTIZATION_EXERCISE = ("lab2_2_inference_optimization", "group_int4",
 
 
 def known_exercises() -> dict[str, tuple[str, tuple[str, ...]]]:
-    from labkit.engine.parts import REFERENCE_MODULES
-    out = {}
-    for module, names in REFERENCE_MODULES.items():   # "solutions.<lab>.<exercise>"
-        _, lab, exercise = module.split(".")
-        out[exercise] = (lab, tuple(names))
+    from labkit.engine.parts import PARTS
+    out: dict[str, tuple[str, tuple[str, ...]]] = {}
+    for name, (lab, exercise) in PARTS.items():
+        out[exercise] = (lab, out.get(exercise, (lab, ()))[1] + (name,))
     lab, exercise, names = QUANTIZATION_EXERCISE
     out[exercise] = (lab, names)
     return out
