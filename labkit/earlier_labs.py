@@ -89,13 +89,19 @@ def lab_folder(lab: str, start: str | Path | None = None) -> Path | None:
     return None
 
 
+_read: dict[str, tuple[float, object]] = {}          # notebook path -> (mtime, parsed notebook)
+
+
 def _notebook_with(folder: Path, exercise: str):
     from labkit import notebook_code as code
     for path in sorted(folder.glob("*.ipynb")):
-        try:
-            nb = code.read_notebook(path)
-        except code.ExtractionError:
-            continue
+        mtime = path.stat().st_mtime
+        if str(path) not in _read or _read[str(path)][0] != mtime:
+            try:
+                _read[str(path)] = (mtime, code.read_notebook(path))
+            except code.ExtractionError:
+                continue
+        nb = _read[str(path)][1]
         for cell in nb.cells:
             if code.is_solution_cell(cell) and code.grade_id(cell) == exercise:
                 return path, nb, cell

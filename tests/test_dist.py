@@ -244,3 +244,31 @@ def test_a_grading_sandbox_sees_only_what_its_lab_builds_on():
     assert "lab2_1_vllm_deployment/block_manager.py" in lab22
     assert not any(p.startswith("lab2_2_inference_optimization") for p in lab22)   # never its own answers
     assert "lab2_1_vllm_deployment/paging_waste.py" not in lab22          # only the modules it builds on
+
+
+def test_own_earlier_exercise_is_read_from_the_notebook_and_follows_edits(tmp_path):
+    from labkit import earlier_labs
+
+    path = tmp_path / "notebooks" / "lab_a" / "01-demo.ipynb"
+
+    def notebook(body: str, stamp: int) -> None:
+        nb = nbformat.v4.new_notebook()
+        setup = nbformat.v4.new_code_cell("BASE = 10")
+        setup.metadata["nbgrader"] = {"grade_id": "setup_demo", "locked": True, "solution": False, "grade": False}
+        cell = nbformat.v4.new_code_cell(body)
+        cell.metadata["nbgrader"] = {"grade_id": "demo_ex", "solution": True, "grade": False}
+        nb.cells = [setup, cell]
+        nbformat.write(nb, str(path))
+        os.utime(path, (stamp, stamp))                            # each edit: a new modification time
+    (tmp_path / "notebooks" / "lab_a").mkdir(parents=True)
+    (tmp_path / "notebooks" / "lab_b").mkdir()
+    here = tmp_path / "notebooks" / "lab_b"                      # a notebook of the later lab runs here
+    notebook("def f():\n    raise NotImplementedError()", 1000)
+    module, why = earlier_labs.own_module("lab_a", "demo_ex", start=here)
+    assert module is None and "01-demo.ipynb" in why and "NotImplementedError" in why
+    notebook("def f():\n    return BASE + 1", 2000)
+    module, where = earlier_labs.own_module("lab_a", "demo_ex", start=here)
+    assert module.f() == 11 and "your notebook" in where
+    notebook("def f():\n    return BASE + 2", 3000)                  # the edit is picked up
+    assert earlier_labs.own_module("lab_a", "demo_ex", start=here)[0].f() == 12
+    assert earlier_labs.own_module("lab_a", "missing", start=here)[0] is None
