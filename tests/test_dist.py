@@ -186,9 +186,11 @@ def run_in_sandbox(work: Path, venv: Path, notebook: Path, out: Path, tmp: Path)
               "nb = nbformat.read(sys.argv[1], as_version=4)\n"
               "NotebookClient(nb, timeout=600, kernel_name='python3', resources={'metadata': {'path': sys.argv[2]}})"
               ".execute()\nnbformat.write(nb, sys.argv[3])\n")
-    # Only the student tree, its venv and the model cache (built from labkit) are visible: not this repository.
-    home = REPO / ".cache" / "labkit"
-    layout = sandbox.Layout(readonly=[work, venv, home], writable=[tmp], cwd=str(notebook.parent), tmp_mb=2048,
+    # Only the student tree, its venv and a writable copy of the model cache (built from labkit; notebooks keep
+    # their logs there too, as in a student's ~/.cache/labkit) are visible: not this repository.
+    home = tmp / "labkit-home"
+    shutil.copytree(REPO / ".cache" / "labkit", home)
+    layout = sandbox.Layout(readonly=[work, venv], writable=[tmp], cwd=str(notebook.parent), tmp_mb=2048,
                             env={"PATH": f"{venv / 'bin'}:/usr/bin:/bin", "LABKIT_HOME": str(home),
                                  "JUPYTER_RUNTIME_DIR": str(tmp / "rt"), "IPYTHONDIR": "/tmp/.ipython",
                                  "JUPYTER_PATH": str(venv / "share" / "jupyter")})
