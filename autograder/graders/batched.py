@@ -180,3 +180,16 @@ def repeat(student, owner, name: str, rows: list, tail=(), fresh: bool = True, k
             return
         start += len(chunk)
         size *= growth
+
+
+def block_state_calls(bm, sids, num_blocks: int, calls: Calls | None = None) -> Calls:
+    """The whole state of a paged block manager (the Lab 2.1 contract, which Lab 2.2's prefix cache keeps), as
+    calls on ``bm`` (``None``: the result of the batch's call): ``block_table`` and ``num_tokens`` of each live
+    sequence in ``sids`` (in this order), ``ref_count`` of every block, then ``num_free_blocks``."""
+    calls = calls or Calls()
+    for sid in sids:
+        calls.add(f"block_table({sid})", bm, "block_table", sid)
+        calls.add(f"num_tokens({sid})", bm, "num_tokens", sid)
+    for b in range(num_blocks):
+        calls.add(f"ref_count({b})", bm, "ref_count", b)
+    return calls.add("num_free_blocks()", bm, "num_free_blocks")

@@ -27,7 +27,7 @@ from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
 from autograder.api import fail_with, points
-from autograder.graders.batched import Calls, observe
+from autograder.graders.batched import Calls, block_state_calls, observe
 
 EXERCISES = ["prefix_cache"]
 TIMEOUT_S = 180
@@ -172,14 +172,7 @@ class Harness:
     def state_calls(self, sids, calls: Calls | None = None, obj=_BM) -> Calls:
         """The queries :meth:`check_state` makes when the live sequences are ``sids`` (in this order), on the
         student's manager (``obj``: ``None`` for the result of a batch's call)."""
-        bm = self.bm if obj is Harness._BM else obj
-        calls = calls or Calls()
-        for sid in sids:
-            calls.add(f"block_table({sid})", bm, "block_table", sid)
-            calls.add(f"num_tokens({sid})", bm, "num_tokens", sid)
-        for b in range(self.nb):
-            calls.add(f"ref_count({b})", bm, "ref_count", b)
-        return calls.add("num_free_blocks()", bm, "num_free_blocks")
+        return block_state_calls(self.bm if obj is Harness._BM else obj, sids, self.nb, calls)
 
     def observe(self, call: tuple, ok: Calls | None = None, raised: Calls | None = None,
                 before: Calls | None = None, kwargs: dict | None = None):
